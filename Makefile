@@ -1,0 +1,172 @@
+# IoMT key management and ingress system: top-level build.
+#   make            build everything in userspace (build/)
+#   make test       install packages, build, run every suite (TAP, totals line)
+#   make check      the same suites under ASan + UBSan (build/san/)
+#   make bench      benchmarks against same-run baselines -> build/bench.tsv
+#   make run        install, build and run the system on loopback, say what happened
+#   make deps       apt-get install every Debian package the project needs
+#   make install DESTDIR= PREFIX=/usr/local,  make clean
+# WERROR=1 turns warnings into errors (CI sets it).
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= cc
+ARCH    := $(shell uname -m)
+
+WARN     = -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wvla -Wundef -Wcast-qual -Wwrite-strings
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -fno-strict-aliasing -pipe -MMD -MP
+CPPFLAGS  += -Ilib -D_GNU_SOURCE
+
+# Per-file instruction sets: the SIMD kernels are chosen at run time.
+ifeq ($(ARCH),x86_64)
+SIMD_bmi2   = -mbmi -mbmi2 -funroll-loops
+SIMD_avx2   = -mavx2
+SIMD_avx512 = -mavx512f -mavx512vl
+SIMD_aesni  = -maes -msse4.1
+endif
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.PHONY: all test check bench run deps install clean lib-arm test-run bench-run
+
+# ---- lib/: the freestanding core -------------------------------------------
+LIB_SRC  := $(sort $(wildcard lib/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBIOMT  := $(BUILD)/lib/libiomt.a
+# Installed headers: all but the internals of the Keccak dispatch.
+LIB_PUBLIC_H := $(filter-out lib/keccak_impl.h lib/keccak_perm.h lib/cpu.h,$(wildcard lib/*.h))
+
+$(BUILD)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -ffreestanding $(SIMD_$(lastword $(subst _, ,$*))) -c -o $@ $<
+
+$(LIBIOMT): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# ---- userspace/lib/: the daemon runtime (libiomt-rt) -----------------------
+RT_SRC  := $(sort $(wildcard userspace/lib/*.c))
+RT_OBJ  := $(RT_SRC:%.c=$(BUILD)/%.o)
+LIBRT   := $(BUILD)/userspace/lib/libiomt-rt.a
+
+$(LIBRT): $(RT_OBJ)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# ---- userspace programs ----------------------------------------------------
+LDLIBS_RT = -lsqlite3 -lcrypto -lpthread
+BINS := $(BUILD)/bin/iomt-demo
+
+$(BUILD)/userspace/%.o: userspace/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iuserspace $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/bin/iomt-demo: $(BUILD)/userspace/iomt-demo.o $(LIBRT) $(LIBIOMT)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_RT)
+
+all: $(LIBIOMT) $(LIBRT) $(BINS) tests-build
+
+# ---- tests -----------------------------------------------------------------
+# Every tests/<dir>/test_<name>.c is a suite binary "<dir>.<name>";
+# every tests/<dir>/test_<name>.sh is a suite script.
+TEST_SRC  := $(sort $(wildcard tests/*/test_*.c))
+TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SH   := $(sort $(wildcard tests/*/test_*.sh))
+TEST_LIBS := $(LDLIBS_RT)
+HARNESS_O := $(BUILD)/tests/harness.o
+
+$(HARNESS_O): tests/harness.c tests/harness.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests -Itests/common -Iuserspace $(ALL_CFLAGS) -Wno-missing-prototypes \
+		-DIOMT_SUITE='"$(subst /,.,$(subst test_,,$*))"' -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_O) $(LIBRT) $(LIBIOMT)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+# The harness's own self-test drives a demo binary with failing tests.
+$(BUILD)/tests/harness/demo: $(BUILD)/tests/harness/demo.o $(HARNESS_O)
+	$(CC) $(LDFLAGS) -o $@ $^
+$(BUILD)/tests/harness/test_harness: | $(BUILD)/tests/harness/demo
+
+.PHONY: tests-build
+tests-build: $(TEST_BINS)
+
+test: deps
+	$(MAKE) WERROR=$(or $(WERROR),1) test-run
+
+test-run: all lib-arm
+	@BUILD=$(BUILD) tests/run.sh $(TEST_BINS) $(TEST_SH)
+
+check: deps
+	$(MAKE) BUILD=$(BUILD)/san SAN=1 OPT=-O1 all
+	BUILD=$(BUILD) IOMT_TEST_TIMEOUT_MULT=5 tests/run.sh $(TEST_BINS:$(BUILD)/%=$(BUILD)/san/%) $(TEST_SH)
+
+# ---- Cortex-M3 freestanding proof ------------------------------------------
+ARM_CC     = arm-none-eabi-gcc
+ARM_FLAGS  = -mcpu=cortex-m3 -mthumb -Os -ffreestanding -fno-common -ffunction-sections \
+             -fdata-sections -DIOMT_NO_SIMD -std=gnu11 $(WARN)
+ARM_SRC   := $(filter-out %_bmi2.c %_avx2.c %_avx512.c %_aesni.c %_x86.c,$(LIB_SRC))
+ARM_OBJ   := $(ARM_SRC:%.c=$(BUILD)/arm/%.o)
+
+$(BUILD)/arm/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(ARM_CC) $(ARM_FLAGS) -Ilib -c -o $@ $<
+
+$(BUILD)/arm/libiomt.a: $(ARM_OBJ)
+	@rm -f $@
+	arm-none-eabi-ar rcs $@ $^
+
+lib-arm: $(BUILD)/arm/libiomt.a
+	@echo "# lib/ for Cortex-M3 (arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb -Os -ffreestanding):"
+	@arm-none-eabi-size -t $< | sed 's/^/#   /'
+
+# ---- benchmarks ------------------------------------------------------------
+BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+$(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIBIOMT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBIOMT) -lcrypto
+
+bench: deps
+	$(MAKE) bench-run
+
+bench-run: $(BENCH_BINS)
+	@tests/bench/run.sh $(BUILD)/bench.tsv $(BENCH_BINS)
+
+# ---- run, deps, install, clean ---------------------------------------------
+run: deps
+	$(MAKE) all
+	@$(BUILD)/bin/iomt-demo
+
+deps:
+	@mk/deps.sh mk/debian-packages.txt
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/iomt \
+		$(DESTDIR)$(PREFIX)/share/doc/iomt
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(LIBIOMT) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(LIB_PUBLIC_H) $(DESTDIR)$(PREFIX)/include/iomt/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/iomt/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

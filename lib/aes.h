@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* AES-128, encryption direction only (CTR and CBC-MAC, hence CCM, never need
+ * the inverse cipher). A portable bitsliced implementation with no
+ * secret-dependent lookups or branches, and an AES-NI one on x86-64 chosen at
+ * run time. */
+#ifndef IOMT_AES_H
+#define IOMT_AES_H
+#include <stddef.h>
+#include <stdint.h>
+#include "cpu.h"
+
+enum {
+	IOMT_AES_BLOCK_LEN = 16,
+	IOMT_AES128_KEY_LEN = 16,
+	IOMT_AES128_ROUNDS = 10,
+};
+
+/* Both forms of the round keys are kept, so the implementation can change
+ * (iomt_aes_set_hw) without re-keying. */
+struct iomt_aes128 {
+	/* Round keys in bitsliced form: bit j of every byte of round key r,
+	 * repeated for the two blocks a pass processes, in sk[r][j]. */
+	uint32_t sk[IOMT_AES128_ROUNDS + 1][8];
+	/* The same round keys as bytes (FIPS 197 w[] order), for AES-NI. */
+	uint8_t rk[IOMT_AES128_ROUNDS + 1][IOMT_AES_BLOCK_LEN];
+};
+
+/* Expands key. Returns IOMT_EINVAL on NULL arguments. */
+int iomt_aes128_init(struct iomt_aes128 *ctx, const uint8_t key[16]);
+
+void iomt_aes128_encrypt(const struct iomt_aes128 *ctx, const uint8_t in[16], uint8_t out[16]);
+
+/* nblocks independent blocks (ECB); in == out is allowed, other overlaps are
+ * not. Batching lets both implementations work on blocks in parallel. */
+void iomt_aes128_encrypt_blocks(const struct iomt_aes128 *ctx, const uint8_t *in, uint8_t *out,
+				size_t nblocks);
+
+void iomt_aes128_wipe(struct iomt_aes128 *ctx);
+
+/* Tests and benchmarks: 0 = portable only, 1 = AES-NI when the CPU has it
+ * (the default). Returns IOMT_EUNSUPP if 1 is asked for and AES-NI is absent,
+ * IOMT_EINVAL for other values. Not thread-safe: call before starting threads. */
+int iomt_aes_set_hw(int allow);
+
+/* 1 if iomt_aes128_* currently run on AES-NI, else 0. */
+int iomt_aes_hw_active(void);
+
+#ifdef IOMT_X86
+/* Internal: the AES-NI kernel in aes_aesni.c, called by aes.c only. */
+void iomt_aes128_encrypt_blocks_aesni(const uint8_t rk[IOMT_AES128_ROUNDS + 1][16],
+				      const uint8_t *in, uint8_t *out, size_t nblocks);
+#endif
+
+#endif

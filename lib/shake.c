@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/* SHAKE128 sponge (FIPS 202): rate 168 bytes, capacity 256 bits. */
+#include <string.h>
+#include "shake.h"
+#include "bytes.h"
+#include "ct.h"
+#include "iomt_err.h"
+
+enum { RATE = IOMT_SHAKE128_RATE, RATE_WORDS = IOMT_SHAKE128_RATE / 8 };
+
+void iomt_shake128_init(struct iomt_shake128 *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->dsbyte = 0x1f;
+}
+
+static inline void xor_byte(uint64_t *st, unsigned pos, uint8_t b)
+{
+	st[pos / 8] ^= (uint64_t)b << (8 * (pos % 8));
+}
+
+static void xor_block(uint64_t *st, const uint8_t *p)
+{
+	for (unsigned i = 0; i < RATE_WORDS; i++)
+		st[i] ^= iomt_load_le64(p + 8 * i);
+}
+
+int iomt_shake128_absorb(struct iomt_shake128 *s, const void *in, size_t len)
+{
+	const uint8_t *p = in;
+
+	if (s->squeezing)
+		return IOMT_ESTATE;
+	while (len) {
+		if (s->pos == 0 && len >= RATE) {
+			xor_block(s->st, p);
+			iomt_keccak_f1600(s->st);
+			p += RATE;
+			len -= RATE;
+			continue;
+		}
+		xor_byte(s->st, s->pos++, *p++);
+		len--;
+		/* Permute eagerly on a full block: an empty block never waits. */
+		if (s->pos == RATE) {
+			iomt_keccak_f1600(s->st);
+			s->pos = 0;
+		}
+	}
+	return IOMT_OK;
+}
+
+static void finalize(struct iomt_shake128 *s)
+{
+	xor_byte(s->st, s->pos, s->dsbyte);
+	xor_byte(s->st, RATE - 1, 0x80);
+	iomt_keccak_f1600(s->st);
+	s->pos = 0;
+	s->squeezing = 1;
+}
+
+void iomt_shake128_squeeze(struct iomt_shake128 *s, void *out, size_t len)
+{
+	uint8_t *o = out;
+
+	if (!s->squeezing)
+		finalize(s);
+	while (len) {
+		if (s->pos == RATE) {
+			iomt_keccak_f1600(s->st);
+			s->pos = 0;
+		}
+		if (s->pos == 0 && len >= RATE) {
+			for (unsigned i = 0; i < RATE_WORDS; i++)
+				iomt_store_le64(o + 8 * i, s->st[i]);
+			o += RATE;
+			len -= RATE;
+			s->pos = RATE;
+			continue;
+		}
+		*o++ = (uint8_t)(s->st[s->pos / 8] >> (8 * (s->pos % 8)));
+		s->pos++;
+		len--;
+	}
+}
+
+void iomt_shake128_wipe(struct iomt_shake128 *s)
+{
+	iomt_wipe(s, sizeof(*s));
+}
+
+/* ---- one-shot and batch: whole messages, word-wise sponge ---- */
+
+static void permute_n(uint64_t *st, unsigned width)
+{
+	if (width == 8)
+		iomt_keccak_f1600_x8(st);
+	else if (width == 4)
+		iomt_keccak_f1600_x4(st);
+	else
+		iomt_keccak_f1600(st);
+}
+
+/* XORs a message's final block (tail < RATE bytes) and the SHAKE padding
+ * into lane l, word by word: no padded copy of the block is made. */
+static void absorb_final(uint64_t *st, unsigned width, unsigned l,
+			 const uint8_t *p, size_t tail)
+{
+	size_t w = 0, rem = tail % 8;
+	uint64_t last = 0;
+
+	for (; w < tail / 8; w++)
+		st[w * width + l] ^= iomt_load_le64(p + 8 * w);
+	for (size_t k = 0; k < rem; k++)
+		last |= (uint64_t)p[8 * w + k] << (8 * k);
+	st[w * width + l] ^= last ^ (uint64_t)0x1f << (8 * rem);
+	st[(RATE_WORDS - 1) * width + l] ^= 0x8000000000000000ULL;
+}
+
+static void squeeze_lane(const uint64_t *st, unsigned width, unsigned l,
+			 uint8_t *o, size_t chunk)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= chunk; i += 8)
+		iomt_store_le64(o + i, st[(i / 8) * width + l]);
+	for (uint64_t v = st[(i / 8) * width + l]; i < chunk; i++, v >>= 8)
+		o[i] = (uint8_t)v;
+}
+
+/* Hashes lanes in[0..g) (g <= width; width 1, 4 or 8) in interleaved states,
+ * all lanes with the same number of absorbed blocks. */
+static void sponge_lanes(const uint8_t *const in[], const size_t inlen[],
+			 uint8_t *const out[], size_t outlen, unsigned g,
+			 unsigned width, size_t blocks)
+{
+	uint64_t st[IOMT_KECCAK_WORDS * IOMT_KECCAK_BATCH_MAX];
+	size_t words = (size_t)IOMT_KECCAK_WORDS * width;
+
+	memset(st, 0, words * sizeof(uint64_t));
+	for (size_t b = 0; b < blocks; b++) {
+		for (unsigned l = 0; l < g; l++) {
+			const uint8_t *p = inlen[l] ? in[l] + b * RATE : NULL;
+
+			if (b + 1 < blocks)
+				for (unsigned i = 0; i < RATE_WORDS; i++)
+					st[i * width + l] ^= iomt_load_le64(p + 8 * i);
+			else
+				absorb_final(st, width, l, p, inlen[l] - b * RATE);
+		}
+		permute_n(st, width);
+	}
+	for (size_t done = 0; done < outlen; done += RATE) {
+		size_t chunk = outlen - done < RATE ? outlen - done : RATE;
+
+		if (done)
+			permute_n(st, width);
+		for (unsigned l = 0; l < g; l++)
+			squeeze_lane(st, width, l, out[l] + done, chunk);
+	}
+	iomt_wipe(st, words * sizeof(uint64_t));
+}
+
+void iomt_shake128(const void *in, size_t inlen, void *out, size_t outlen)
+{
+	const uint8_t *i = in;
+	uint8_t *o = out;
+
+	sponge_lanes(&i, &inlen, &o, outlen, 1, 1, inlen / RATE + 1);
+}
+
+int iomt_shake128_batch(const uint8_t *const in[], const size_t inlen[],
+			uint8_t *const out[], size_t outlen, size_t n)
+{
+	unsigned width = iomt_keccak_batch_width();
+	size_t i = 0;
+
+	if (n && (!in || !inlen || !out))
+		return IOMT_EINVAL;
+	for (size_t k = 0; k < n; k++)
+		if ((!in[k] && inlen[k]) || (!out[k] && outlen))
+			return IOMT_EINVAL;
+	while (i < n) {
+		size_t blocks = inlen[i] / RATE + 1;
+		unsigned g = 1;
+
+		/* Group consecutive messages needing the same number of blocks. */
+		while (width > 1 && g < width && i + g < n && inlen[i + g] / RATE + 1 == blocks)
+			g++;
+		if (g == 1)
+			iomt_shake128(in[i], inlen[i], out[i], outlen);
+		else
+			sponge_lanes(in + i, inlen + i, out + i, outlen, g,
+				     g <= 4 ? 4 : width, blocks);
+		i += g;
+	}
+	return IOMT_OK;
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* cSHAKE128 and KMAC128 (NIST SP 800-185 sections 3 and 4). */
+#include "sp800_185.h"
+#include "ct.h"
+#include "iomt_err.h"
+
+enum { RATE = IOMT_SHAKE128_RATE };
+
+/* 1 if 8 * n bits does not fit the 64-bit length encodings. Only a 64-bit
+ * size_t can get there; on 32-bit targets the test would be always false. */
+static inline int bits_overflow(size_t n)
+{
+#if SIZE_MAX > (UINT64_MAX >> 3)
+	return n > (UINT64_MAX >> 3);
+#else
+	(void)n;
+	return 0;
+#endif
+}
+
+/* SP 800-185 2.3.1: left_encode(x) = n || x (big-endian, n bytes, n >= 1);
+ * right_encode(x) = x || n. Returns the encoding's length (at most 9). */
+static unsigned encode_int(uint8_t out[9], uint64_t x, int right)
+{
+	uint8_t be[8];
+	unsigned n = 1;
+
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t)(x >> (56 - 8 * i));
+	while (n < 8 && (x >> (8 * n)))
+		n++;
+	if (right) {
+		for (unsigned i = 0; i < n; i++)
+			out[i] = be[8 - n + i];
+		out[n] = (uint8_t)n;
+	} else {
+		out[0] = (uint8_t)n;
+		for (unsigned i = 0; i < n; i++)
+			out[1 + i] = be[8 - n + i];
+	}
+	return n + 1;
+}
+
+/* encode_string(S) = left_encode(8 * len(S)) || S. */
+static int absorb_string(struct iomt_shake128 *s, const void *p, size_t len)
+{
+	uint8_t enc[9];
+
+	if (bits_overflow(len))
+		return IOMT_ESIZE;
+	iomt_shake128_absorb(s, enc, encode_int(enc, (uint64_t)len * 8, 0));
+	return iomt_shake128_absorb(s, p, len);
+}
+
+/* bytepad(..., 168): zero-fill to the block boundary; zeros XOR to nothing,
+ * so only the pending permutation is left to do. */
+static void pad_to_block(struct iomt_shake128 *s)
+{
+	if (s->pos) {
+		iomt_keccak_f1600(s->st);
+		s->pos = 0;
+	}
+}
+
+static void absorb_bytepad_header(struct iomt_shake128 *s)
+{
+	uint8_t enc[9];
+
+	iomt_shake128_absorb(s, enc, encode_int(enc, RATE, 0));
+}
+
+int iomt_cshake128_init(struct iomt_shake128 *s, const void *n, size_t nlen,
+			const void *custom, size_t customlen)
+{
+	int err;
+
+	iomt_shake128_init(s);
+	if (!nlen && !customlen)
+		return IOMT_OK;
+	if ((nlen && !n) || (customlen && !custom))
+		return IOMT_EINVAL;
+	s->dsbyte = 0x04;
+	absorb_bytepad_header(s);
+	err = absorb_string(s, n, nlen);
+	if (!err)
+		err = absorb_string(s, custom, customlen);
+	pad_to_block(s);
+	return err;
+}
+
+int iomt_kmac128_init(struct iomt_shake128 *s, const void *key, size_t keylen,
+		      const void *custom, size_t customlen)
+{
+	int err;
+
+	if (keylen && !key)
+		return IOMT_EINVAL;
+	err = iomt_cshake128_init(s, "KMAC", 4, custom, customlen);
+	if (err)
+		return err;
+	absorb_bytepad_header(s);
+	err = absorb_string(s, key, keylen);
+	pad_to_block(s);
+	return err;
+}
+
+int iomt_kmac128_update(struct iomt_shake128 *s, const void *msg, size_t len)
+{
+	if (len && !msg)
+		return IOMT_EINVAL;
+	return iomt_shake128_absorb(s, msg, len);
+}
+
+static int kmac_finish(struct iomt_shake128 *s, void *out, size_t outlen, uint64_t lbits)
+{
+	uint8_t enc[9];
+	int err;
+
+	if (outlen && !out)
+		return IOMT_EINVAL;
+	err = iomt_shake128_absorb(s, enc, encode_int(enc, lbits, 1));
+	if (err)
+		return err;
+	iomt_shake128_squeeze(s, out, outlen);
+	return IOMT_OK;
+}
+
+int iomt_kmac128_final(struct iomt_shake128 *s, void *out, size_t outlen)
+{
+	if (bits_overflow(outlen))
+		return IOMT_ESIZE;
+	return kmac_finish(s, out, outlen, (uint64_t)outlen * 8);
+}
+
+int iomt_kmac128_final_xof(struct iomt_shake128 *s, void *out, size_t outlen)
+{
+	return kmac_finish(s, out, outlen, 0);
+}
+
+int iomt_kmac128(const void *key, size_t keylen, const void *custom, size_t customlen,
+		 const void *msg, size_t msglen, void *out, size_t outlen)
+{
+	struct iomt_shake128 s;
+	int err;
+
+	err = iomt_kmac128_init(&s, key, keylen, custom, customlen);
+	if (!err)
+		err = iomt_kmac128_update(&s, msg, msglen);
+	if (!err)
+		err = iomt_kmac128_final(&s, out, outlen);
+	iomt_shake128_wipe(&s);
+	return err;
+}
