@@ -37,6 +37,8 @@ endif
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
+# Keep the objects of chained pattern rules (tests' .o) between runs.
+.SECONDARY:
 .PHONY: all test check bench run deps install clean lib-arm test-run bench-run
 
 # ---- lib/: the freestanding core -------------------------------------------
@@ -108,7 +110,7 @@ $(BUILD)/tests/harness/test_harness: | $(BUILD)/tests/harness/demo
 tests-build: $(TEST_BINS)
 
 test: deps
-	$(MAKE) WERROR=$(or $(WERROR),1) test-run
+	@$(MAKE) --no-print-directory WERROR=$(or $(WERROR),1) test-run
 
 test-run: all lib-arm
 	@BUILD=$(BUILD) tests/run.sh $(TEST_BINS) $(TEST_SH)
@@ -145,14 +147,14 @@ $(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIBIOMT)
 	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBIOMT) -lcrypto
 
 bench: deps
-	$(MAKE) bench-run
+	@$(MAKE) --no-print-directory bench-run
 
 bench-run: $(BENCH_BINS)
 	@tests/bench/run.sh $(BUILD)/bench.tsv $(BENCH_BINS)
 
 # ---- run, deps, install, clean ---------------------------------------------
 run: deps
-	$(MAKE) all
+	@$(MAKE) --no-print-directory all
 	@$(BUILD)/bin/iomt-demo
 
 deps:
