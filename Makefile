@@ -74,9 +74,32 @@ $(BUILD)/userspace/%.o: userspace/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iuserspace $(ALL_CFLAGS) -c -o $@ $<
 
+$(BUILD)/ttp/%.o $(BUILD)/sensors/%.o: CPPFLAGS += -Iuserspace
+$(BUILD)/ttp/%.o: ttp/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/sensors/%.o: sensors/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
 $(BUILD)/bin/iomt-demo: $(BUILD)/userspace/iomt-demo.o $(LIBRT) $(LIBIOMT)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_RT)
+
+# A program is every .c of its directory, linked with the runtime and lib/:
+# $(call PROG,binary,directory)
+define PROG
+ifneq ($$(wildcard $(2)/*.c),)
+$$(BUILD)/bin/$(1): $$(patsubst %.c,$$(BUILD)/%.o,$$(wildcard $(2)/*.c)) $$(LIBRT) $$(LIBIOMT)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS_RT)
+BINS += $$(BUILD)/bin/$(1)
+endif
+endef
+$(eval $(call PROG,iomt-ttp,ttp))
+$(eval $(call PROG,iomt-gwd,userspace/gwd))
+$(eval $(call PROG,iomt-sensor,sensors/posix))
+$(eval $(call PROG,iomt-user,userspace/user))
 
 all: $(LIBIOMT) $(LIBRT) $(BINS) tests-build
 
@@ -100,6 +123,9 @@ $(BUILD)/tests/%.o: tests/%.c
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(HARNESS_O) $(LIBRT) $(LIBIOMT)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
+
+# Suites under tests/s2 drive the programs: build those first.
+$(TEST_BINS): | $(BINS)
 
 # The harness's own self-test drives a demo binary with failing tests.
 $(BUILD)/tests/harness/demo: $(BUILD)/tests/harness/demo.o $(HARNESS_O)

@@ -12,6 +12,7 @@ const char *iomt_strerror(int err)
 	case IOMT_EUNSUPP: return "not supported here";
 	case IOMT_EMALFORMED: return "malformed input";
 	case IOMT_ESTATE: return "not allowed in this state";
+	case IOMT_EPARTIAL: return "incomplete frame";
 	}
 	return "unknown error";
 }

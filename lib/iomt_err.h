@@ -13,6 +13,7 @@ enum iomt_err {
 	IOMT_EUNSUPP = -5,   /* feature not available on this CPU/build */
 	IOMT_EMALFORMED = -6,/* well-sized input whose fields are invalid */
 	IOMT_ESTATE = -7,    /* call not allowed in the object's current state */
+	IOMT_EPARTIAL = -8,  /* a stream holds only part of a frame: read more */
 };
 
 /* Short English description; never NULL. */

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Wire framing shared by every transport (UDP datagrams, TCP streams, BLE
+ * SDUs): a 4-byte header, then the payload.
+ *
+ *   version (1) = 1 | type (1) | payload length (2, big-endian) | payload
+ *
+ * A datagram holds exactly one frame; a stream is a sequence of frames.
+ * Fixed-size message types must carry exactly their size. Byte layouts and
+ * the meaning of each type: docs/PROTOCOL.md §3.
+ */
+#ifndef IOMT_WIRE_H
+#define IOMT_WIRE_H
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	IOMT_WIRE_VERSION = 1,
+	IOMT_WIRE_HDR_LEN = 4,
+	IOMT_WIRE_MAX_PAYLOAD = 65535,
+	IOMT_WIRE_REQ_ID_LEN = 4,     /* MEC <-> TTP request id */
+	IOMT_S2_IDA_LEN = 16,         /* ID_a: analysis identifier */
+	IOMT_S2_IDA_BOX_LEN = 24,     /* AES-128-CCM(ID_a) + 8-byte tag */
+};
+
+enum iomt_msg_type {
+	/* seed 002, device <-> MEC (UDP) */
+	IOMT_MSG_S2_M1 = 0x01,        /* M1 (64) */
+	IOMT_MSG_S2_M4 = 0x04,        /* M4 (48) */
+	IOMT_MSG_S2_DEV_ERR = 0x05,   /* code (1) || R1 (16) */
+	/* seed 002, MEC <-> TTP (TCP) */
+	IOMT_MSG_S2_M2 = 0x02,        /* req_id (4) || M2 (128) */
+	IOMT_MSG_S2_M3 = 0x03,        /* req_id (4) || M3 (64) || ID_a box (24) */
+	IOMT_MSG_S2_LINK_ERR = 0x06,  /* req_id (4) || code (1) */
+	/* seed 002 phase 2, user <-> TTP (TCP): variable size */
+	IOMT_MSG_S2_ANALYSIS_REQ = 0x10,
+	IOMT_MSG_S2_ANALYSIS_RESP = 0x11,
+	IOMT_MSG_S2_USER_ERR = 0x12,  /* code (1) */
+};
+
+/* Sizes of the fixed-size payloads. */
+enum {
+	IOMT_WIRE_S2_M1_LEN = 64,
+	IOMT_WIRE_S2_M4_LEN = 48,
+	IOMT_WIRE_S2_DEV_ERR_LEN = 17,
+	IOMT_WIRE_S2_M2_LEN = 4 + 128,
+	IOMT_WIRE_S2_M3_LEN = 4 + 64 + 24,
+	IOMT_WIRE_S2_LINK_ERR_LEN = 5,
+	IOMT_WIRE_S2_USER_ERR_LEN = 1,
+};
+
+/* Error codes carried by DEV_ERR, LINK_ERR and USER_ERR. They say what was
+ * refused, never how close a guess was. */
+enum iomt_s2_code {
+	IOMT_S2_ERR_UNKNOWN_DEVICE = 1, /* DID_i is neither current nor previous */
+	IOMT_S2_ERR_UNKNOWN_MEC = 2,    /* DID_m is neither current nor previous */
+	IOMT_S2_ERR_BAD_DEVICE = 3,     /* c1_i does not verify */
+	IOMT_S2_ERR_BAD_MEC = 4,        /* c1_m does not verify */
+	IOMT_S2_ERR_MALFORMED = 5,      /* wrong size or unknown type */
+	IOMT_S2_ERR_BUSY = 6,           /* overloaded or shutting down: retry later */
+	IOMT_S2_ERR_INTERNAL = 7,       /* the TTP could not commit: retry later */
+	IOMT_S2_ERR_DENIED = 8,         /* phase 2: signature, certificate or policy */
+};
+
+/* Exact payload size of a fixed-size type; 0 for variable-size types;
+ * -1 (as size_t) for an unknown type. */
+size_t iomt_wire_fixed_len(uint8_t type);
+
+/* Writes a header; IOMT_ESIZE if len exceeds IOMT_WIRE_MAX_PAYLOAD. */
+int iomt_wire_put_hdr(uint8_t hdr[IOMT_WIRE_HDR_LEN], uint8_t type, size_t len);
+
+/* A datagram: exactly one frame. Checks version, known type, the length
+ * field against the datagram, and the exact size of fixed types.
+ * IOMT_ESIZE / IOMT_EMALFORMED on failure. */
+int iomt_wire_parse(const uint8_t *buf, size_t len, uint8_t *type,
+		    const uint8_t **payload, size_t *plen);
+
+/* A stream: the first frame of buf[0..avail). On success *frame_len is the
+ * whole frame's length (header included). IOMT_EPARTIAL if more bytes are
+ * needed, IOMT_EMALFORMED/IOMT_ESIZE if the stream is corrupt (close it). */
+int iomt_wire_next(const uint8_t *buf, size_t avail, uint8_t *type,
+		   const uint8_t **payload, size_t *plen, size_t *frame_len);
+
+#endif
