@@ -34,15 +34,17 @@ static inline size_t tu_hex(const char *hex, uint8_t *out, size_t cap)
 	return hi < 0 ? n : (size_t)-1;
 }
 
-/* xorshift64*: deterministic test inputs from a fixed seed. */
+/* splitmix64: reproducible test inputs from any seed (zero included);
+ * never a source of secrets. */
 struct tu_rng { uint64_t s; };
 
 static inline uint64_t tu_next(struct tu_rng *r)
 {
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 0x2545F4914F6CDD1DULL;
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
 }
 
 static inline void tu_fill(struct tu_rng *r, void *buf, size_t n)

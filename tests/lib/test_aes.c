@@ -4,43 +4,14 @@
 #include <stdlib.h>
 #include <openssl/evp.h>
 #include "harness.h"
+#include "testutil.h"
 #include "aes.h"
 #include "iomt_err.h"
 
 /* Fixed-seed PRNG (splitmix64): reproducible inputs. */
-static uint64_t prng_state;
-
-static uint64_t prng_next(void)
-{
-	uint64_t z = (prng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void prng_fill(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)prng_next();
-}
-
-/* Hex string (spaces ignored) into out; returns the byte count. */
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (; *s; s++) {
-		unsigned v;
-
-		if (*s == ' ')
-			continue;
-		sscanf(s, "%2x", &v);
-		out[n++] = (uint8_t)v;
-		s++;
-	}
-	return n;
-}
+/* Fixed-seed inputs and hex vectors: tests/common/testutil.h. */
+static struct tu_rng prng;
+#define unhex(s, out) tu_hex(s, out, sizeof(out))
 
 static void openssl_ecb(const uint8_t key[16], const uint8_t *in, uint8_t *out, size_t nblocks)
 {
@@ -69,7 +40,7 @@ FIXTURE_SETUP(aes)
 	if (iomt_aes_set_hw(variant->hw) == IOMT_EUNSUPP)
 		SKIP(return, "this CPU has no AES-NI");
 	ASSERT_EQ(iomt_aes_hw_active(), variant->hw);
-	prng_state = 0x696f6d74u;  /* "iomt" */
+	prng.s = 0x696f6d74u;  /* "iomt" */
 }
 FIXTURE_TEARDOWN(aes)
 {
@@ -148,8 +119,8 @@ TEST_F(aes, blocks_equal_single_n0_to_40)
 	enum { MAX = 40 };
 	uint8_t key[16], in[16 * MAX], want[16 * MAX], out[16 * (MAX + 1)];
 
-	prng_fill(key, sizeof(key));
-	prng_fill(in, sizeof(in));
+	tu_fill(&prng, key, sizeof(key));
+	tu_fill(&prng, in, sizeof(in));
 	ASSERT_EQ(iomt_aes128_init(&self->ctx, key), IOMT_OK);
 	for (size_t i = 0; i < MAX; i++)
 		iomt_aes128_encrypt(&self->ctx, in + 16 * i, want + 16 * i);
@@ -173,10 +144,10 @@ TEST_F(aes, differential_openssl_random_keys)
 	size_t total = 0;
 
 	for (int i = 0; i < 4000; i++) {
-		size_t n = 1 + prng_next() % 9;
+		size_t n = 1 + tu_next(&prng) % 9;
 
-		prng_fill(key, sizeof(key));
-		prng_fill(in, 16 * n);
+		tu_fill(&prng, key, sizeof(key));
+		tu_fill(&prng, in, 16 * n);
 		ASSERT_EQ(iomt_aes128_init(&self->ctx, key), IOMT_OK);
 		iomt_aes128_encrypt_blocks(&self->ctx, in, out, n);
 		openssl_ecb(key, in, ref, n);
@@ -213,9 +184,9 @@ TEST_F(aes, context_reused_across_rekey)
 	uint8_t k1[16], k2[16], in[16], a[16], b[16];
 	struct iomt_aes128 fresh;
 
-	prng_fill(k1, 16);
-	prng_fill(k2, 16);
-	prng_fill(in, 16);
+	tu_fill(&prng, k1, 16);
+	tu_fill(&prng, k2, 16);
+	tu_fill(&prng, in, 16);
 	ASSERT_EQ(iomt_aes128_init(&self->ctx, k1), IOMT_OK);
 	ASSERT_EQ(iomt_aes128_init(&self->ctx, k2), IOMT_OK);
 	ASSERT_EQ(iomt_aes128_init(&fresh, k2), IOMT_OK);
@@ -266,12 +237,12 @@ TEST(portable_and_aesni_agree)
 
 	if (iomt_aes_set_hw(1) != IOMT_OK)
 		SKIP(return, "this CPU has no AES-NI");
-	prng_state = 42;
+	prng.s = 42;
 	for (int i = 0; i < 200; i++) {
-		size_t n = 1 + prng_next() % 37;
+		size_t n = 1 + tu_next(&prng) % 37;
 
-		prng_fill(key, 16);
-		prng_fill(in, 16 * n);
+		tu_fill(&prng, key, 16);
+		tu_fill(&prng, in, 16 * n);
 		ASSERT_EQ(iomt_aes128_init(&ctx, key), IOMT_OK);
 		ASSERT_EQ(iomt_aes_set_hw(1), IOMT_OK);
 		iomt_aes128_encrypt_blocks(&ctx, in, a, n);

@@ -5,51 +5,15 @@
 #include <stdlib.h>
 #include <openssl/evp.h>
 #include "harness.h"
+#include "testutil.h"
+#include "ct.h"
 #include "ccm.h"
 #include "iomt_err.h"
 
 /* Fixed-seed PRNG (splitmix64): reproducible inputs. */
-static uint64_t prng_state;
-
-static uint64_t prng_next(void)
-{
-	uint64_t z = (prng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void prng_fill(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)prng_next();
-}
-
-/* Hex string (spaces ignored) into out; returns the byte count. */
-static size_t unhex(const char *s, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (; *s; s++) {
-		unsigned v;
-
-		if (*s == ' ')
-			continue;
-		sscanf(s, "%2x", &v);
-		out[n++] = (uint8_t)v;
-		s++;
-	}
-	return n;
-}
-
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
+/* Fixed-seed inputs and hex vectors: tests/common/testutil.h. */
+static struct tu_rng prng;
+#define unhex(s, out) tu_hex(s, out, sizeof(out))
 
 /* ---- OpenSSL reference ---- */
 
@@ -121,7 +85,7 @@ FIXTURE_SETUP(ccm)
 	if (iomt_aes_set_hw(variant->hw) == IOMT_EUNSUPP)
 		SKIP(return, "this CPU has no AES-NI");
 	ASSERT_EQ(iomt_aes_hw_active(), variant->hw);
-	prng_state = 0x63636d;  /* "ccm" */
+	prng.s = 0x63636d;  /* "ccm" */
 }
 FIXTURE_TEARDOWN(ccm)
 {
@@ -299,9 +263,9 @@ static void diff_case(struct iomt_aes128 *k, const uint8_t key[16], size_t nonce
 	static uint8_t aad[DIFF_MAX], pt[DIFF_MAX], ct[DIFF_MAX], ref[DIFF_MAX], out[DIFF_MAX];
 	uint8_t nonce[13], tag[16], reftag[16];
 
-	prng_fill(nonce, nonce_len);
-	prng_fill(aad, aad_len);
-	prng_fill(pt, len);
+	tu_fill(&prng, nonce, nonce_len);
+	tu_fill(&prng, aad, aad_len);
+	tu_fill(&prng, pt, len);
 	ASSERT_EQ(iomt_ccm_encrypt(k, nonce, nonce_len, aad, aad_len, pt, len, ct, tag, tag_len),
 		  IOMT_OK);
 	ASSERT_TRUE(ossl_encrypt(key, nonce, nonce_len, aad, aad_len, pt, len, ref, reftag,
@@ -324,11 +288,11 @@ static void diff_lengths(struct iomt_aes128 *k, size_t from, size_t to)
 	uint8_t key[16];
 
 	for (size_t len = from; len <= to; len++) {
-		prng_fill(key, sizeof(key));
+		tu_fill(&prng, key, sizeof(key));
 		ASSERT_EQ(iomt_aes128_init(k, key), IOMT_OK);
 		for (size_t nl = IOMT_CCM_NONCE_MIN_LEN; nl <= IOMT_CCM_NONCE_MAX_LEN; nl++)
 			for (size_t tl = IOMT_CCM_TAG_MIN_LEN; tl <= IOMT_CCM_TAG_MAX_LEN; tl += 2)
-				diff_case(k, key, nl, tl, prng_next() % (DIFF_MAX + 1), len);
+				diff_case(k, key, nl, tl, tu_next(&prng) % (DIFF_MAX + 1), len);
 	}
 }
 
@@ -339,7 +303,7 @@ TEST_F(ccm, differential_openssl_len_0_to_299)
 
 TEST_F(ccm, differential_openssl_len_300_to_600)
 {
-	prng_state ^= 0x300;
+	prng.s ^= 0x300;
 	diff_lengths(&self->k, 300, DIFF_MAX);
 }
 
@@ -349,11 +313,11 @@ TEST_F(ccm, differential_openssl_aad_0_to_600)
 {
 	uint8_t key[16];
 
-	prng_fill(key, sizeof(key));
+	tu_fill(&prng, key, sizeof(key));
 	ASSERT_EQ(iomt_aes128_init(&self->k, key), IOMT_OK);
 	for (size_t alen = 0; alen <= DIFF_MAX; alen++)
-		diff_case(&self->k, key, 7 + prng_next() % 7, 4 + 2 * (prng_next() % 7), alen,
-			  prng_next() % (DIFF_MAX + 1));
+		diff_case(&self->k, key, 7 + tu_next(&prng) % 7, 4 + 2 * (tu_next(&prng) % 7), alen,
+			  tu_next(&prng) % (DIFF_MAX + 1));
 }
 
 /* AAD lengths around the switch from the 2-byte to the 6-byte encoding
@@ -364,10 +328,10 @@ TEST_F(ccm, differential_openssl_long_inputs)
 	static uint8_t aad[70001], pt[65535], ct[65535], ref[65535];
 	uint8_t key[16], nonce[13], tag[16], reftag[16];
 
-	prng_fill(key, sizeof(key));
-	prng_fill(nonce, sizeof(nonce));
-	prng_fill(aad, sizeof(aad));
-	prng_fill(pt, sizeof(pt));
+	tu_fill(&prng, key, sizeof(key));
+	tu_fill(&prng, nonce, sizeof(nonce));
+	tu_fill(&prng, aad, sizeof(aad));
+	tu_fill(&prng, pt, sizeof(pt));
 	ASSERT_EQ(iomt_aes128_init(&self->k, key), IOMT_OK);
 	for (size_t i = 0; i < sizeof(aad_lens) / sizeof(aad_lens[0]); i++) {
 		ASSERT_EQ(iomt_ccm_encrypt(&self->k, nonce, 13, aad, aad_lens[i], pt, 33, ct, tag,
@@ -394,10 +358,10 @@ struct tamper {
 
 static void tamper_setup(struct iomt_aes128 *k, struct tamper *t)
 {
-	prng_fill(t->key, sizeof(t->key));
-	prng_fill(t->nonce, sizeof(t->nonce));
-	prng_fill(t->aad, sizeof(t->aad));
-	prng_fill(t->pt, sizeof(t->pt));
+	tu_fill(&prng, t->key, sizeof(t->key));
+	tu_fill(&prng, t->nonce, sizeof(t->nonce));
+	tu_fill(&prng, t->aad, sizeof(t->aad));
+	tu_fill(&prng, t->pt, sizeof(t->pt));
 	ASSERT_EQ(iomt_aes128_init(k, t->key), IOMT_OK);
 	ASSERT_EQ(iomt_ccm_encrypt(k, t->nonce, T_NONCE, t->aad, T_AAD, t->pt, T_LEN, t->ct,
 				   t->tag, T_TAG), IOMT_OK);
@@ -411,7 +375,7 @@ static void expect_reject(struct iomt_aes128 *k, const struct tamper *t, size_t 
 	memset(out, 0xaa, sizeof(out));
 	ASSERT_EQ(iomt_ccm_decrypt(k, t->nonce, T_NONCE, t->aad, T_AAD, t->ct, T_LEN, t->tag,
 				   tag_len, out), IOMT_EAUTH);
-	ASSERT_TRUE(all_zero(out, sizeof(out)));
+	ASSERT_TRUE(iomt_ct_is_zero(out, sizeof(out)));
 }
 
 /* Flips each bit of ciphertext, tag, AAD and nonce in turn. */
@@ -452,7 +416,7 @@ TEST_F(ccm, tamper_lengths_rejected)
 	memset(out, 0xaa, sizeof(out));
 	ASSERT_EQ(iomt_ccm_decrypt(&self->k, t.nonce, T_NONCE, t.aad, T_AAD, t.ct, T_LEN - 1,
 				   t.tag, T_TAG, out), IOMT_EAUTH);
-	ASSERT_TRUE(all_zero(out, T_LEN - 1));
+	ASSERT_TRUE(iomt_ct_is_zero(out, T_LEN - 1));
 	ASSERT_EQ(out[T_LEN - 1], 0xaa);
 	ASSERT_EQ(iomt_ccm_decrypt(&self->k, t.nonce, T_NONCE, t.aad, T_AAD - 1, t.ct, T_LEN,
 				   t.tag, T_TAG, out), IOMT_EAUTH);
@@ -549,10 +513,10 @@ TEST_F(ccm, in_place_matches_out_of_place)
 {
 	uint8_t key[16], nonce[11], aad[40], pt[200], ct[200], buf[200], tag[12], tag2[12];
 
-	prng_fill(key, sizeof(key));
-	prng_fill(nonce, sizeof(nonce));
-	prng_fill(aad, sizeof(aad));
-	prng_fill(pt, sizeof(pt));
+	tu_fill(&prng, key, sizeof(key));
+	tu_fill(&prng, nonce, sizeof(nonce));
+	tu_fill(&prng, aad, sizeof(aad));
+	tu_fill(&prng, pt, sizeof(pt));
 	ASSERT_EQ(iomt_aes128_init(&self->k, key), IOMT_OK);
 	for (size_t len = 0; len <= sizeof(pt); len += 7) {
 		ASSERT_EQ(iomt_ccm_encrypt(&self->k, nonce, 11, aad, sizeof(aad), pt, len, ct, tag,
@@ -571,7 +535,7 @@ TEST_F(ccm, in_place_matches_out_of_place)
 	tag[0] ^= 0x80;
 	ASSERT_EQ(iomt_ccm_decrypt(&self->k, nonce, 11, aad, sizeof(aad), buf, 196, tag, 12, buf),
 		  IOMT_EAUTH);
-	ASSERT_TRUE(all_zero(buf, 196));
+	ASSERT_TRUE(iomt_ct_is_zero(buf, 196));
 }
 
 /* The same payload under every tag length: the ciphertext does not depend on
@@ -580,9 +544,9 @@ TEST_F(ccm, tag_length_changes_only_tag)
 {
 	uint8_t key[16], nonce[13], pt[50], ct0[50], ct[50], tag[16], tag16[16];
 
-	prng_fill(key, sizeof(key));
-	prng_fill(nonce, sizeof(nonce));
-	prng_fill(pt, sizeof(pt));
+	tu_fill(&prng, key, sizeof(key));
+	tu_fill(&prng, nonce, sizeof(nonce));
+	tu_fill(&prng, pt, sizeof(pt));
 	ASSERT_EQ(iomt_aes128_init(&self->k, key), IOMT_OK);
 	ASSERT_EQ(iomt_ccm_encrypt(&self->k, nonce, 13, NULL, 0, pt, 50, ct0, tag16, 16), IOMT_OK);
 	for (size_t tl = 4; tl < 16; tl += 2) {

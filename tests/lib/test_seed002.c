@@ -904,27 +904,7 @@ TEST(run_secrets_wiped)
 
 /* ---- batches == one by one, at every Keccak width ---- */
 
-FIXTURE(batch) {
-	unsigned width;
-};
-FIXTURE_VARIANT(batch) {
-	unsigned width;
-};
-FIXTURE_VARIANT_ADD(batch, scalar) { .width = 1 };
-FIXTURE_VARIANT_ADD(batch, x4) { .width = 4 };
-FIXTURE_VARIANT_ADD(batch, x8) { .width = 8 };
-FIXTURE_SETUP(batch)
-{
-	int err = iomt_keccak_set_width(variant->width);
-
-	if (err == IOMT_EUNSUPP)
-		SKIP(return, "this CPU has no %u-lane Keccak", variant->width);
-	ASSERT_EQ(err, IOMT_OK);
-	self->width = variant->width;
-}
-FIXTURE_TEARDOWN(batch)
-{
-}
+#include "width_fixture.h"
 
 enum { NB = 20 };
 

@@ -100,27 +100,7 @@ TEST(absorb_after_squeeze_is_refused)
 	ASSERT_EQ(s.st[0], 0);
 }
 
-FIXTURE(batch) {
-	unsigned width;
-};
-FIXTURE_VARIANT(batch) {
-	unsigned width;
-};
-FIXTURE_VARIANT_ADD(batch, scalar) { .width = 1 };
-FIXTURE_VARIANT_ADD(batch, x4) { .width = 4 };
-FIXTURE_VARIANT_ADD(batch, x8) { .width = 8 };
-FIXTURE_SETUP(batch)
-{
-	int err = iomt_keccak_set_width(variant->width);
-
-	if (err == IOMT_EUNSUPP)
-		SKIP(return, "this CPU has no %u-lane Keccak", variant->width);
-	ASSERT_EQ(err, IOMT_OK);
-	self->width = variant->width;
-}
-FIXTURE_TEARDOWN(batch)
-{
-}
+#include "width_fixture.h"
 
 /* Every lane count 0..20 with equal, then mixed, lengths; outputs > 1 block. */
 TEST_F(batch, equals_scalar)

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include "harness.h"
+#include "testutil.h"
 #include "shamir.h"
 #include "iomt_err.h"
 
@@ -18,19 +19,8 @@ static uint8_t shares[N_MAX * SHARE_MAX], shares2[N_MAX * SHARE_MAX];
 static uint8_t pick[N_MAX * SHARE_MAX];
 static uint8_t rnd[(N_MAX - 1) * (SHARE_MAX - 1)];
 
-/* splitmix64: reproducible test input, not a source of secrets. */
-static uint64_t prng_state;
-
-static void prng_fill(uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint64_t z = (prng_state += 0x9e3779b97f4a7c15ULL);
-
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		p[i] = (uint8_t)(z ^ (z >> 31));
-	}
-}
+/* Fixed-seed test inputs: tests/common/testutil.h. */
+static struct tu_rng prng;
 
 /* Splits with fresh test randomness from seed. */
 static int split(const uint8_t *secret, size_t len, unsigned t, unsigned n,
@@ -38,8 +28,8 @@ static int split(const uint8_t *secret, size_t len, unsigned t, unsigned n,
 {
 	size_t rlen = iomt_shamir_rand_len(len, t);
 
-	prng_state = seed;
-	prng_fill(rnd, rlen);
+	prng.s = seed;
+	tu_fill(&prng, rnd, rlen);
 	return iomt_shamir_split(secret, len, t, n, rnd, rlen, out);
 }
 
@@ -153,8 +143,8 @@ TEST(every_subset_of_3_of_5)
 	unsigned idx[5];
 	unsigned ok = 0;
 
-	prng_state = 1;
-	prng_fill(secret, sizeof(secret));
+	prng.s = 1;
+	tu_fill(&prng, secret, sizeof(secret));
 	ASSERT_EQ(split(secret, sizeof(secret), 3, 5, 2, shares), IOMT_OK);
 	for (unsigned i = 0; i < 5; i++)
 		EXPECT_EQ(shares[i * sl], i + 1);
@@ -187,8 +177,8 @@ TEST(fewer_than_t_fail)
 	unsigned idx[2];
 	unsigned tried = 0;
 
-	prng_state = 3;
-	prng_fill(secret, sizeof(secret));
+	prng.s = 3;
+	tu_fill(&prng, secret, sizeof(secret));
 	ASSERT_EQ(split(secret, sizeof(secret), 3, 5, 4, shares), IOMT_OK);
 	for (size_t k = 1; k <= 2; k++) {
 		for (size_t i = 0; i < k; i++)
@@ -212,8 +202,8 @@ TEST(corrupted_share_detected)
 	size_t sl = iomt_shamir_share_len(sizeof(secret));
 	unsigned accepted = 0, wrong_code = 0;
 
-	prng_state = 5;
-	prng_fill(secret, sizeof(secret));
+	prng.s = 5;
+	tu_fill(&prng, secret, sizeof(secret));
 	ASSERT_EQ(split(secret, sizeof(secret), 3, 5, 6, shares), IOMT_OK);
 
 	/* k = 3: the corrupt share is one of exactly t; k = 4: three good shares
@@ -262,9 +252,9 @@ TEST(mixed_splits_detected)
 	uint8_t secret[32], other[32], out[32];
 	size_t sl = iomt_shamir_share_len(sizeof(secret));
 
-	prng_state = 7;
-	prng_fill(secret, sizeof(secret));
-	prng_fill(other, sizeof(other));
+	prng.s = 7;
+	tu_fill(&prng, secret, sizeof(secret));
+	tu_fill(&prng, other, sizeof(other));
 
 	/* Same secret, different randomness: each split alone works... */
 	ASSERT_EQ(split(secret, sizeof(secret), 3, 5, 8, shares), IOMT_OK);
@@ -293,8 +283,8 @@ TEST(split_is_deterministic_and_uses_rnd)
 	uint8_t secret[20];
 	size_t sl = iomt_shamir_share_len(sizeof(secret));
 
-	prng_state = 10;
-	prng_fill(secret, sizeof(secret));
+	prng.s = 10;
+	tu_fill(&prng, secret, sizeof(secret));
 	ASSERT_EQ(split(secret, sizeof(secret), 2, 3, 11, shares), IOMT_OK);
 	ASSERT_EQ(split(secret, sizeof(secret), 2, 3, 11, shares2), IOMT_OK);
 	EXPECT_MEMEQ(shares, shares2, 3 * sl);
@@ -337,8 +327,8 @@ TEST(t_is_1)
 	uint8_t secret[32], out[32], check[IOMT_SHAMIR_CHECK_LEN];
 	size_t sl = iomt_shamir_share_len(sizeof(secret));
 
-	prng_state = 13;
-	prng_fill(secret, sizeof(secret));
+	prng.s = 13;
+	tu_fill(&prng, secret, sizeof(secret));
 	ASSERT_EQ(iomt_shamir_split(secret, sizeof(secret), 1, 4, NULL, 0, shares), IOMT_OK);
 	/* A constant polynomial: every share is secret || check in the clear. */
 	ASSERT_TRUE(ref_check(secret, sizeof(secret), check));
@@ -361,8 +351,8 @@ TEST(t_is_n)
 	uint8_t secret[24], out[24];
 	size_t sl = iomt_shamir_share_len(sizeof(secret));
 
-	prng_state = 14;
-	prng_fill(secret, sizeof(secret));
+	prng.s = 14;
+	tu_fill(&prng, secret, sizeof(secret));
 	ASSERT_EQ(split(secret, sizeof(secret), 5, 5, 15, shares), IOMT_OK);
 	gather(shares, sl, idx, 5);
 	ASSERT_EQ(combine_pick(5, sl, out), IOMT_OK);
@@ -384,8 +374,8 @@ TEST_TIMEOUT(n_is_255, 120)
 	size_t sl = iomt_shamir_share_len(sizeof(secret));
 	unsigned idx[N_MAX];
 
-	prng_state = 16;
-	prng_fill(secret, sizeof(secret));
+	prng.s = 16;
+	tu_fill(&prng, secret, sizeof(secret));
 	for (unsigned i = 0; i < N_MAX; i++)
 		idx[i] = i;
 
@@ -425,8 +415,8 @@ TEST(secret_of_1_and_64_bytes)
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		size_t len = lens[i], sl = iomt_shamir_share_len(len);
 
-		prng_state = 20 + i;
-		prng_fill(secret, len);
+		prng.s = 20 + i;
+		tu_fill(&prng, secret, len);
 		ASSERT_EQ(split(secret, len, 3, 5, 30 + i, shares), IOMT_OK);
 		gather(shares, sl, idx, 3);
 		ASSERT_EQ(combine_pick(3, sl, out), IOMT_OK);
@@ -473,8 +463,8 @@ TEST(combine_rejects_bad_input)
 	uint8_t secret[16], out[SECRET_MAX];
 	size_t sl = iomt_shamir_share_len(sizeof(secret));
 
-	prng_state = 40;
-	prng_fill(secret, sizeof(secret));
+	prng.s = 40;
+	tu_fill(&prng, secret, sizeof(secret));
 	ASSERT_EQ(split(secret, sizeof(secret), 3, 5, 41, shares), IOMT_OK);
 	gather(shares, sl, idx, 3);
 
