@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon: configuration, logging, state, sockets, privileges, the loop. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "engine.h"
+#include "hook.h"
+#include "lib/rt_daemon.h"
+#include "lib/rt_log.h"
+#include "lib/rt_priv.h"
+#include "mec.h"
+#include "metrics.h"
+#include "pool.h"
+#include "sessions.h"
+
+struct gwd {
+	struct gwd_cfg cfg;
+	struct gwd_pool pool;
+	struct gwd_sessions sessions;
+	struct gwd_engine engine;
+	struct gwd_mec mec;
+	int sigfd;
+	int engine_open;	/* what teardown() must undo */
+};
+
+static int setup_log(const struct gwd_cfg *cfg)
+{
+	int r;
+
+	rt_log_set_level((enum rt_log_level)cfg->log_level);
+	rt_log_set_json(cfg->log_json);
+	if (!cfg->log_file[0])
+		return 0;
+	r = rt_log_set_file(cfg->log_file);
+	if (r)
+		fprintf(stderr, "iomt-gwd: log_file %s: %s\n", cfg->log_file, strerror(-r));
+	return r;
+}
+
+/* Everything that needs root or the files, before privileges go. */
+static int setup(struct gwd *g)
+{
+	char err[512];
+	/* The link's queue holds at most two M2 frames per slot. */
+	size_t tx_cap;
+
+	if (gwd_pool_open(&g->pool, g->cfg.state, err, sizeof(err)))
+		goto fail;
+	tx_cap = 2 * g->pool.n * (IOMT_WIRE_HDR_LEN + IOMT_WIRE_S2_M2_LEN);
+	if (gwd_sessions_init(&g->sessions, (size_t)g->cfg.sessions_max,
+			      g->cfg.session_lifetime_ms)) {
+		snprintf(err, sizeof(err), "out of memory for %d sessions", g->cfg.sessions_max);
+		goto fail;
+	}
+	if (gwd_metrics_register()) {
+		snprintf(err, sizeof(err), "metrics registration failed (internal error)");
+		goto fail;
+	}
+	g->engine_open = 1;
+	if (gwd_engine_open(&g->engine, &g->cfg, g->sigfd, tx_cap, err, sizeof(err)))
+		goto fail;
+	if (gwd_mec_init(&g->mec, &g->pool, &g->sessions, &g->engine.tx,
+			 g->cfg.agreement_timeout_ms, (size_t)g->cfg.batch_max)) {
+		snprintf(err, sizeof(err), "out of memory for the MEC role");
+		goto fail;
+	}
+	gwd_engine_set_role(&g->engine, &gwd_mec_ops, &g->mec);
+	return 0;
+fail:
+	rt_err("%s", err);
+	return -1;
+}
+
+static int drop_privileges(const struct gwd_cfg *cfg)
+{
+	int r;
+
+	if (cfg->pidfile[0] && rt_pidfile_write(cfg->pidfile))
+		return -1;
+	if (!cfg->user[0]) {
+		if (geteuid() == 0)
+			rt_warn("running as root: set 'user' (e.g. iomt) to drop privileges");
+		return 0;
+	}
+	r = rt_priv_drop(cfg->user);
+	if (r)
+		rt_err("cannot drop privileges to '%s': %s", cfg->user, strerror(-r));
+	return r;
+}
+
+static void started(const struct gwd *g)
+{
+	char udp[80], ttp[80], met[80];
+
+	rt_info("MEC role up: %zu slots, devices on %s (UDP), TTP %s, metrics %s", g->pool.n,
+		rt_endpoint_str(&g->engine.udp.bound, udp, sizeof(udp)),
+		rt_endpoint_str(&g->cfg.ttp, ttp, sizeof(ttp)),
+		rt_endpoint_str(&g->engine.metrics_bound, met, sizeof(met)));
+}
+
+static void teardown(struct gwd *g)
+{
+	gwd_mec_fini(&g->mec);
+	if (g->engine_open)
+		gwd_engine_close(&g->engine);
+	gwd_sessions_free(&g->sessions);
+	gwd_pool_close(&g->pool);
+	if (g->cfg.pidfile[0])
+		rt_pidfile_remove();
+	close(g->sigfd);
+}
+
+int gwd_daemon_main(int argc, char *const argv[])
+{
+	static struct gwd g;
+	char err[512];
+	int r;
+
+	r = gwd_config_load(&g.cfg, argc, argv, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "iomt-gwd: %s\n", err);
+	if (r)
+		return r < 0 ? 2 : 0;
+	if (setup_log(&g.cfg) || gwd_hook_init())
+		return 1;
+	g.sigfd = rt_daemon_signals();
+	if (g.sigfd < 0)
+		return 1;
+	r = setup(&g);
+	if (!r)
+		r = drop_privileges(&g.cfg);
+	if (!r) {
+		started(&g);
+		r = gwd_engine_run(&g.engine);
+	}
+	teardown(&g);
+	if (!r)
+		rt_info("stopped");
+	return r ? 1 : 0;
+}

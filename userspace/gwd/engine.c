@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/* The epoll loop: receive, check, dispatch to the role, flush, timers. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "iomt_err.h"
+#include "lib/rt_daemon.h"
+#include "lib/rt_log.h"
+#include "metrics.h"
+
+enum tag {
+	TAG_SIGNAL = 1,
+	TAG_UDP,
+	TAG_LINK,
+	TAG_METRICS,
+};
+
+uint64_t gwd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- what the role may send ---- */
+
+static int tx_device(void *ctx, const struct gwd_addr *to, uint8_t type, const void *payload,
+		     size_t len)
+{
+	struct gwd_engine *e = ctx;
+
+	return gwd_udp_queue(&e->udp, to, type, payload, len);
+}
+
+static int tx_upstream(void *ctx, uint8_t type, const void *payload, size_t len)
+{
+	struct gwd_engine *e = ctx;
+
+	return gwd_link_queue(&e->link, type, payload, len);
+}
+
+static int tx_upstream_up(void *ctx)
+{
+	struct gwd_engine *e = ctx;
+
+	return gwd_link_is_up(&e->link);
+}
+
+static void engine_stop(struct gwd_engine *e, uint64_t now);
+
+static void tx_fatal(void *ctx, const char *why)
+{
+	struct gwd_engine *e = ctx;
+
+	rt_err("%s: stopping (a restart reopens the state)", why);
+	e->failed = 1;
+	if (!e->stopping)
+		engine_stop(e, gwd_now_ms());
+}
+
+/* ---- link state changes reach the role ---- */
+
+static void engine_link_down(struct gwd_engine *e, uint64_t now, const char *why)
+{
+	if (gwd_link_close(&e->link, now, why)) {
+		e->role->link(e->role_ctx, 0, now);
+		gwd_udp_flush(&e->udp);
+	}
+}
+
+static void engine_link_up(struct gwd_engine *e, uint64_t now)
+{
+	e->role->link(e->role_ctx, 1, now);
+}
+
+/* Sends what the role queued: datagrams in one sendmmsg, M2s in one write. */
+static void engine_flush(struct gwd_engine *e, uint64_t now)
+{
+	int r;
+
+	gwd_udp_flush(&e->udp);
+	if (!gwd_link_is_up(&e->link) || !e->link.tx_len)
+		return;
+	r = gwd_link_flush(&e->link);
+	if (r)
+		engine_link_down(e, now, strerror(-r));
+}
+
+static void engine_dispatch(struct gwd_engine *e, enum gwd_src src, size_t n)
+{
+	uint64_t now = gwd_now_ms();
+
+	if (n)
+		e->role->handle(e->role_ctx, src, e->frames, n, now);
+	engine_flush(e, now);
+}
+
+/* ---- device datagrams ---- */
+
+static void engine_drop(enum gwd_drop why, const struct gwd_addr *from, size_t len)
+{
+	char a[80];
+
+	rt_metric_inc(&gwd_stats.drop[why]);
+	if (rt_log_enabled(RT_LOG_DEBUG))
+		rt_dbg("dropped %zu-byte datagram from %s: %s", len,
+		       from ? gwd_addr_str(from, a, sizeof(a)) : "?", gwd_drop_name[why]);
+}
+
+/* Datagram i as a frame in *f: 0, or -1 when dropped (counted, logged). */
+static int udp_frame(struct gwd_engine *e, unsigned i, struct gwd_frame *f)
+{
+	const struct gwd_addr *from = gwd_udp_from(&e->udp, i);
+	size_t len;
+	int cut, r;
+	const uint8_t *buf = gwd_udp_datagram(&e->udp, i, &len, &cut);
+
+	if (cut) {
+		engine_drop(GWD_DROP_OVERSIZED, from, len);
+		return -1;
+	}
+	/* A datagram is exactly one frame of exactly its type's size: anything
+	 * else is truncated, padded or forged, and refused before any work. */
+	r = iomt_wire_parse(buf, len, &f->type, &f->payload, &f->len);
+	if (r) {
+		engine_drop(r == IOMT_EMALFORMED ? GWD_DROP_MALFORMED : GWD_DROP_SIZE, from, len);
+		return -1;
+	}
+	if (!e->role->claims(GWD_SRC_DEVICE, f->type)) {
+		engine_drop(GWD_DROP_TYPE, from, len);
+		return -1;
+	}
+	f->from = from;
+	return 0;
+}
+
+static void engine_udp_input(struct gwd_engine *e)
+{
+	for (int pass = 0; pass < GWD_UDP_PASSES_MAX; pass++) {
+		int n = gwd_udp_recv(&e->udp);
+		size_t k = 0;
+
+		if (n < 0)
+			rt_warn("UDP receive: %s", strerror(-n));
+		if (n <= 0)
+			return;
+		for (unsigned i = 0; i < (unsigned)n; i++)
+			if (udp_frame(e, i, &e->frames[k]) == 0)
+				k++;
+		engine_dispatch(e, GWD_SRC_DEVICE, k);
+		if ((size_t)n < e->batch)
+			return;	/* the socket is drained */
+	}
+}
+
+/* ---- TTP frames ---- */
+
+/* Keeps the frames the role takes from the TTP; counts the others. */
+static size_t upstream_filter(struct gwd_engine *e, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (e->role->claims(GWD_SRC_UPSTREAM, e->frames[i].type)) {
+			e->frames[k++] = e->frames[i];
+			continue;
+		}
+		rt_dbg("dropped frame of type 0x%02x from the TTP", e->frames[i].type);
+		rt_metric_inc(&gwd_stats.drop[GWD_DROP_TYPE]);
+	}
+	return k;
+}
+
+static void engine_link_input(struct gwd_engine *e, uint64_t now)
+{
+	char why[80];
+	int bad, r;
+
+	for (int pass = 0; pass < GWD_LINK_PASSES_MAX && gwd_link_is_up(&e->link); pass++) {
+		size_t n = gwd_link_frames(&e->link, e->frames, e->batch, &bad);
+
+		if (n) {
+			engine_dispatch(e, GWD_SRC_UPSTREAM, upstream_filter(e, n));
+			continue;
+		}
+		if (bad) {
+			rt_metric_inc(&gwd_stats.link_stream_errors);
+			snprintf(why, sizeof(why), "corrupt stream (%s)", iomt_strerror(bad));
+			engine_link_down(e, now, why);
+			return;
+		}
+		r = gwd_link_fill(&e->link);
+		if (r < 0)
+			engine_link_down(e, now, r == -ECONNRESET ? "closed by the TTP" : strerror(-r));
+		if (r <= 0)
+			return;
+	}
+}
+
+static void engine_on_link(struct gwd_engine *e, uint32_t events, uint64_t now)
+{
+	if (e->link.state == GWD_LINK_CONNECTING) {
+		if (gwd_link_on_connect(&e->link, events, now))
+			engine_link_up(e, now);
+		return;
+	}
+	if (events & EPOLLOUT)
+		engine_flush(e, now);
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		engine_link_input(e, now);
+}
+
+/* ---- signals, timers, the loop ---- */
+
+static void engine_stop(struct gwd_engine *e, uint64_t now)
+{
+	if (e->stopping) {
+		rt_info("second stop signal: not waiting any longer");
+		e->stop_deadline = now;
+		return;
+	}
+	e->stopping = 1;
+	e->stop_deadline = now + e->cfg->agreement_timeout_ms;
+	e->role->drain(e->role_ctx);
+	rt_info("stopping: new M1s get BUSY; waiting up to %llu ms for %zu agreements in flight",
+		(unsigned long long)e->cfg->agreement_timeout_ms,
+		e->role->outstanding(e->role_ctx));
+}
+
+static void engine_on_signal(struct gwd_engine *e, uint64_t now)
+{
+	unsigned ev = rt_daemon_signal_read(e->sigfd);
+
+	if (ev & RT_SIG_STOP)
+		engine_stop(e, now);
+	if ((ev & RT_SIG_RELOAD) && rt_log_reopen())
+		rt_warn("reopening the log file failed");
+	if (ev & RT_SIG_RELOAD)
+		rt_info("SIGHUP: log file reopened (other settings take a restart)");
+}
+
+static void engine_event(struct gwd_engine *e, const struct epoll_event *ev)
+{
+	uint64_t now = gwd_now_ms();
+
+	switch (ev->data.u64) {
+	case TAG_SIGNAL:
+		engine_on_signal(e, now);
+		break;
+	case TAG_UDP:
+		engine_udp_input(e);
+		break;
+	case TAG_LINK:
+		engine_on_link(e, ev->events, now);
+		break;
+	case TAG_METRICS:
+		gwd_metrics_accept(e->metrics_fd);
+		break;
+	}
+}
+
+/* Runs what is due: the next deadline (ms), or UINT64_MAX. */
+static uint64_t engine_timers(struct gwd_engine *e, uint64_t now)
+{
+	uint64_t next, link;
+
+	if (gwd_link_tick(&e->link, now))
+		engine_link_up(e, now);
+	next = e->role->tick(e->role_ctx, now);
+	engine_flush(e, now);
+	link = gwd_link_deadline(&e->link);
+	if (link < next)
+		next = link;
+	if (e->stopping && e->stop_deadline < next)
+		next = e->stop_deadline;
+	return next;
+}
+
+static int wait_ms(uint64_t next, uint64_t now)
+{
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= now)
+		return 0;
+	return next - now > INT_MAX ? INT_MAX : (int)(next - now);
+}
+
+int gwd_engine_run(struct gwd_engine *e)
+{
+	struct epoll_event ev[GWD_EVENTS_MAX];
+
+	for (;;) {
+		uint64_t now = gwd_now_ms(), next = engine_timers(e, now);
+		int n;
+
+		if (e->stopping && (!e->role->outstanding(e->role_ctx) || now >= e->stop_deadline))
+			return e->failed ? -EIO : 0;
+		n = epoll_wait(e->epfd, ev, GWD_EVENTS_MAX, wait_ms(next, now));
+		if (n < 0 && errno != EINTR) {
+			rt_err("epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		for (int i = 0; i < n; i++)
+			engine_event(e, &ev[i]);
+	}
+}
+
+/* ---- set-up ---- */
+
+static int watch(struct gwd_engine *e, int fd, enum tag tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* The bound ports, for port 0 (tests, several daemons on one host);
+ * written whole and renamed, so a reader never sees half a file. */
+static int write_port_file(struct gwd_engine *e, char *err, size_t errlen)
+{
+	const char *path = e->cfg->port_file;
+	char tmp[PATH_MAX + 8], udp[80], met[80];
+	FILE *f;
+
+	if (!path[0])
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (f) {
+		fprintf(f, "listen %s\nmetrics_listen %s\n",
+			rt_endpoint_str(&e->udp.bound, udp, sizeof(udp)),
+			rt_endpoint_str(&e->metrics_bound, met, sizeof(met)));
+		if (fclose(f) == 0 && rename(tmp, path) == 0)
+			return 0;
+	}
+	snprintf(err, errlen, "port_file %s: %s", path, strerror(errno));
+	unlink(tmp);
+	return -errno;
+}
+
+static int open_sockets(struct gwd_engine *e, char *err, size_t errlen)
+{
+	char ep[80];
+	int r = gwd_udp_open(&e->udp, &e->cfg->listen, (unsigned)e->batch);
+
+	if (r) {
+		snprintf(err, errlen, "listen %s: %s",
+			 rt_endpoint_str(&e->cfg->listen, ep, sizeof(ep)), strerror(-r));
+		return r;
+	}
+	e->metrics_fd = gwd_metrics_listen(&e->cfg->metrics_listen, &e->metrics_bound);
+	if (e->metrics_fd < 0) {
+		snprintf(err, errlen, "metrics_listen %s: %s",
+			 rt_endpoint_str(&e->cfg->metrics_listen, ep, sizeof(ep)),
+			 strerror(-e->metrics_fd));
+		return e->metrics_fd;
+	}
+	return 0;
+}
+
+int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, size_t tx_cap,
+		    char *err, size_t errlen)
+{
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	e->cfg = cfg;
+	e->sigfd = sigfd;
+	e->epfd = e->metrics_fd = e->udp.fd = e->link.fd = -1;
+	e->batch = (size_t)cfg->batch_max;
+	e->tx = (struct gwd_tx){ e, tx_device, tx_upstream, tx_upstream_up, tx_fatal };
+	e->frames = calloc(e->batch, sizeof(*e->frames));
+	e->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!e->frames || e->epfd < 0) {
+		snprintf(err, errlen, "event loop: %s", strerror(errno));
+		return -errno;
+	}
+	r = open_sockets(e, err, errlen);
+	if (!r && (r = gwd_link_init(&e->link, &cfg->ttp, e->epfd, TAG_LINK, tx_cap,
+				     cfg->ttp_reconnect_max_ms)))
+		snprintf(err, errlen, "TTP link: %s", strerror(-r));
+	if (!r && ((r = watch(e, sigfd, TAG_SIGNAL)) || (r = watch(e, e->udp.fd, TAG_UDP)) ||
+		   (r = watch(e, e->metrics_fd, TAG_METRICS))))
+		snprintf(err, errlen, "epoll: %s", strerror(-r));
+	if (!r)
+		r = write_port_file(e, err, errlen);
+	return r;
+}
+
+void gwd_engine_set_role(struct gwd_engine *e, const struct gwd_role_ops *ops, void *ctx)
+{
+	e->role = ops;
+	e->role_ctx = ctx;
+}
+
+void gwd_engine_close(struct gwd_engine *e)
+{
+	gwd_link_fini(&e->link);
+	gwd_udp_close(&e->udp);
+	if (e->metrics_fd >= 0)
+		close(e->metrics_fd);
+	if (e->epfd >= 0)
+		close(e->epfd);
+	free(e->frames);
+	e->frames = NULL;
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* Batched UDP: recvmmsg in, sendmmsg out. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lib/rt_log.h"
+#include "metrics.h"
+#include "udp.h"
+
+static int udp_alloc(struct gwd_udp *u, unsigned batch)
+{
+	u->batch = batch;
+	u->rx_msg = calloc(batch, sizeof(*u->rx_msg));
+	u->tx_msg = calloc(batch, sizeof(*u->tx_msg));
+	u->rx_iov = calloc(batch, sizeof(*u->rx_iov));
+	u->tx_iov = calloc(batch, sizeof(*u->tx_iov));
+	u->rx_buf = calloc(batch, GWD_UDP_RX_BUF);
+	u->tx_buf = calloc(batch, GWD_UDP_TX_MAX);
+	u->rx_from = calloc(batch, sizeof(*u->rx_from));
+	u->tx_to = calloc(batch, sizeof(*u->tx_to));
+	if (!u->rx_msg || !u->tx_msg || !u->rx_iov || !u->tx_iov || !u->rx_buf || !u->tx_buf ||
+	    !u->rx_from || !u->tx_to)
+		return -ENOMEM;
+	return 0;
+}
+
+static int udp_bind(struct gwd_udp *u, const struct rt_endpoint *ep)
+{
+	u->fd = socket(ep->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0)
+		return -errno;
+	u->bound = *ep;
+	if (bind(u->fd, (const struct sockaddr *)&ep->addr, ep->len) ||
+	    getsockname(u->fd, (struct sockaddr *)&u->bound.addr, &u->bound.len))
+		return -errno;
+	return 0;
+}
+
+int gwd_udp_open(struct gwd_udp *u, const struct rt_endpoint *ep, unsigned batch)
+{
+	int r;
+
+	memset(u, 0, sizeof(*u));
+	u->fd = -1;
+	r = udp_alloc(u, batch);
+	if (!r)
+		r = udp_bind(u, ep);
+	if (r)
+		gwd_udp_close(u);
+	return r;
+}
+
+void gwd_udp_close(struct gwd_udp *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u->rx_msg);
+	free(u->tx_msg);
+	free(u->rx_iov);
+	free(u->tx_iov);
+	free(u->rx_buf);
+	free(u->tx_buf);
+	free(u->rx_from);
+	free(u->tx_to);
+	memset(u, 0, sizeof(*u));
+	u->fd = -1;
+}
+
+int gwd_udp_recv(struct gwd_udp *u)
+{
+	int n;
+
+	for (unsigned i = 0; i < u->batch; i++) {
+		u->rx_iov[i] = (struct iovec){ u->rx_buf + (size_t)i * GWD_UDP_RX_BUF, GWD_UDP_RX_BUF };
+		u->rx_msg[i].msg_hdr = (struct msghdr){
+			.msg_name = &u->rx_from[i].ss, .msg_namelen = sizeof(u->rx_from[i].ss),
+			.msg_iov = &u->rx_iov[i], .msg_iovlen = 1,
+		};
+	}
+	/* MSG_TRUNC: msg_len is a datagram's real length even when it did not fit. */
+	do
+		n = recvmmsg(u->fd, u->rx_msg, u->batch, MSG_DONTWAIT | MSG_TRUNC, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	for (int i = 0; i < n; i++)
+		u->rx_from[i].len = u->rx_msg[i].msg_hdr.msg_namelen;
+	return n;
+}
+
+const uint8_t *gwd_udp_datagram(const struct gwd_udp *u, unsigned i, size_t *len, int *cut)
+{
+	*len = u->rx_msg[i].msg_len;
+	*cut = !!(u->rx_msg[i].msg_hdr.msg_flags & MSG_TRUNC);
+	return u->rx_buf + (size_t)i * GWD_UDP_RX_BUF;
+}
+
+const struct gwd_addr *gwd_udp_from(const struct gwd_udp *u, unsigned i)
+{
+	return &u->rx_from[i];
+}
+
+int gwd_udp_queue(struct gwd_udp *u, const struct gwd_addr *to, uint8_t type, const void *payload,
+		  size_t len)
+{
+	uint8_t *buf;
+
+	if (IOMT_WIRE_HDR_LEN + len > GWD_UDP_TX_MAX)
+		return -EMSGSIZE;
+	if (u->tx_n == u->batch)
+		gwd_udp_flush(u);
+	buf = u->tx_buf + (size_t)u->tx_n * GWD_UDP_TX_MAX;
+	iomt_wire_put_hdr(buf, type, len);
+	memcpy(buf + IOMT_WIRE_HDR_LEN, payload, len);
+	u->tx_to[u->tx_n] = *to;
+	u->tx_iov[u->tx_n] = (struct iovec){ buf, IOMT_WIRE_HDR_LEN + len };
+	u->tx_msg[u->tx_n].msg_hdr = (struct msghdr){
+		.msg_name = &u->tx_to[u->tx_n].ss, .msg_namelen = to->len,
+		.msg_iov = &u->tx_iov[u->tx_n], .msg_iovlen = 1,
+	};
+	u->tx_n++;
+	return 0;
+}
+
+unsigned gwd_udp_flush(struct gwd_udp *u)
+{
+	unsigned off = 0, refused = 0;
+
+	while (off < u->tx_n) {
+		int n = sendmmsg(u->fd, u->tx_msg + off, u->tx_n - off, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* Skip the datagram the kernel refused; the device will retry. */
+			rt_dbg("send to device: %s", n < 0 ? strerror(errno) : "nothing sent");
+			rt_metric_inc(&gwd_stats.udp_send_errors);
+			refused++;
+			n = 1;
+		}
+		off += (unsigned)n;
+	}
+	u->tx_n = 0;
+	return refused;
+}
+
+const char *gwd_addr_str(const struct gwd_addr *a, char *buf, size_t len)
+{
+	struct rt_endpoint ep = { .addr = a->ss, .len = a->len };
+
+	return rt_endpoint_str(&ep, buf, len);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The devices' UDP socket: datagrams in with recvmmsg (a batch per call),
+ * datagrams out queued and sent with sendmmsg. One datagram is one frame.
+ */
+#ifndef IOMT_GWD_UDP_H
+#define IOMT_GWD_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "lib/rt_conf.h"
+#include "role.h"
+#include "seed002.h"
+#include "wire.h"
+
+enum {
+	/* The largest device frame is 68 bytes (S2_M1); a datagram that does
+	 * not fit is cut by the kernel (MSG_TRUNC) and refused as oversized. */
+	GWD_UDP_RX_BUF = 256,
+	/* The largest frame we send to a device: S2_M4. */
+	GWD_UDP_TX_MAX = IOMT_WIRE_HDR_LEN + IOMT_WIRE_S2_M4_LEN,
+};
+
+struct mmsghdr;
+struct iovec;
+
+struct gwd_udp {
+	int fd;
+	unsigned batch;
+	struct rt_endpoint bound;
+	struct mmsghdr *rx_msg, *tx_msg;
+	struct iovec *rx_iov, *tx_iov;
+	uint8_t *rx_buf, *tx_buf;
+	struct gwd_addr *rx_from, *tx_to;
+	unsigned tx_n;
+};
+
+/* Binds ep (port 0: any); batch datagrams per receive and per send: 0 or -errno. */
+int gwd_udp_open(struct gwd_udp *u, const struct rt_endpoint *ep, unsigned batch);
+void gwd_udp_close(struct gwd_udp *u);
+
+/* Datagrams received now (0 when none is waiting), or -errno. */
+int gwd_udp_recv(struct gwd_udp *u);
+/* Datagram i of the last receive: bytes, its real length, whether it was cut
+ * (then only GWD_UDP_RX_BUF bytes are there: drop it unread), sender. */
+const uint8_t *gwd_udp_datagram(const struct gwd_udp *u, unsigned i, size_t *len, int *cut);
+const struct gwd_addr *gwd_udp_from(const struct gwd_udp *u, unsigned i);
+
+/* Queues one frame (sent when the queue fills, or by gwd_udp_flush). */
+int gwd_udp_queue(struct gwd_udp *u, const struct gwd_addr *to, uint8_t type, const void *payload,
+		  size_t len);
+/* Sends everything queued; the number the kernel refused (counted, logged). */
+unsigned gwd_udp_flush(struct gwd_udp *u);
+
+/* "192.0.2.1:5000" or "[2001:db8::1]:5000", for log lines. */
+const char *gwd_addr_str(const struct gwd_addr *a, char *buf, size_t len);
+
+#endif
