@@ -172,6 +172,12 @@ $(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIBIOMT)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBIOMT) -lcrypto
 
+# The TTP benchmark drives the engine without network or store.
+BENCH_TTP_O := $(BUILD)/ttp/s2_engine.o $(BUILD)/ttp/s2_table.o
+$(BUILD)/bench/bench_ttp: tests/bench/bench_ttp.c tests/bench/bench.h $(BENCH_TTP_O) $(LIBIOMT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(BENCH_TTP_O) $(LIBIOMT) -lcrypto
+
 bench: deps
 	@$(MAKE) --no-print-directory bench-run
 

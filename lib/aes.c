@@ -261,29 +261,49 @@ static void add_round_key(uint32_t q[8], const uint32_t sk[8])
 }
 
 /* Encrypts the two blocks held in q (bitsliced). */
-static void encrypt2(const struct iomt_aes128 *ctx, uint32_t q[8])
+static void encrypt2(const uint32_t sk[IOMT_AES128_ROUNDS + 1][8], uint32_t q[8])
 {
-	add_round_key(q, ctx->sk[0]);
+	add_round_key(q, sk[0]);
 	for (unsigned r = 1; r < IOMT_AES128_ROUNDS; r++) {
 		sub_bytes(q);
 		shift_rows(q);
 		mix_columns(q);
-		add_round_key(q, ctx->sk[r]);
+		add_round_key(q, sk[r]);
 	}
 	sub_bytes(q);
 	shift_rows(q);
-	add_round_key(q, ctx->sk[IOMT_AES128_ROUNDS]);
+	add_round_key(q, sk[IOMT_AES128_ROUNDS]);
+}
+
+/* Byte round keys -> bitsliced round keys, each repeated for both blocks. */
+static void slice_keys(const uint8_t (*rk)[16], uint32_t (*sk)[8])
+{
+	uint8_t pair[32];
+
+	for (unsigned r = 0; r <= IOMT_AES128_ROUNDS; r++) {
+		memcpy(pair, rk[r], 16);
+		memcpy(pair + 16, rk[r], 16);
+		pack(sk[r], pair);
+	}
+	iomt_wipe(pair, sizeof(pair));
 }
 
 static void encrypt_blocks_bitsliced(const struct iomt_aes128 *ctx, const uint8_t *in,
 				     uint8_t *out, size_t nblocks)
 {
+	uint32_t local[IOMT_AES128_ROUNDS + 1][8];
+	const uint32_t (*sk)[8] = (const uint32_t (*)[8])ctx->sk;
 	uint32_t q[8];
 	uint8_t pair[32];
 
+	if (!ctx->sliced) {
+		slice_keys(ctx->rk, local);
+		sk = (const uint32_t (*)[8])local;
+	}
+
 	for (; nblocks >= 2; nblocks -= 2, in += 32, out += 32) {
 		pack(q, in);
-		encrypt2(ctx, q);
+		encrypt2(sk, q);
 		unpack(out, q);
 	}
 	if (nblocks) {
@@ -291,13 +311,15 @@ static void encrypt_blocks_bitsliced(const struct iomt_aes128 *ctx, const uint8_
 		memcpy(pair, in, 16);
 		memset(pair + 16, 0, 16);
 		pack(q, pair);
-		encrypt2(ctx, q);
+		encrypt2(sk, q);
 		unpack(pair, q);
 		memcpy(out, pair, 16);
 		iomt_wipe(pair, sizeof(pair));
 	}
 	/* In CTR mode the output is key stream. */
 	iomt_wipe(q, sizeof(q));
+	if (!ctx->sliced)
+		iomt_wipe(local, sizeof(local));
 }
 
 /* S-box on 4 bytes for the key schedule, through the same circuit. */
@@ -326,11 +348,17 @@ int iomt_aes128_init(struct iomt_aes128 *ctx, const uint8_t key[16])
 	static const uint8_t rcon[IOMT_AES128_ROUNDS] = {
 		0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36,
 	};
-	uint8_t t[4], pair[32];
-	uint32_t q[8];
+	uint8_t t[4];
 
 	if (!ctx || !key)
 		return IOMT_EINVAL;
+	ctx->sliced = 0;
+#ifdef IOMT_X86
+	if (iomt_aes_hw_active()) {
+		iomt_aes128_expand_aesni(key, ctx->rk);
+		return IOMT_OK;
+	}
+#endif
 	memcpy(ctx->rk[0], key, 16);
 	for (unsigned r = 1; r <= IOMT_AES128_ROUNDS; r++) {
 		const uint8_t *prev = ctx->rk[r - 1];
@@ -346,15 +374,9 @@ int iomt_aes128_init(struct iomt_aes128 *ctx, const uint8_t key[16])
 		for (unsigned i = 0; i < 16; i++)
 			rk[i] = prev[i] ^ (i < 4 ? t[i] : rk[i - 4]);
 	}
-	for (unsigned r = 0; r <= IOMT_AES128_ROUNDS; r++) {
-		memcpy(pair, ctx->rk[r], 16);
-		memcpy(pair + 16, ctx->rk[r], 16);
-		pack(q, pair);
-		memcpy(ctx->sk[r], q, sizeof(q));
-	}
+	slice_keys((const uint8_t (*)[16])ctx->rk, ctx->sk);
+	ctx->sliced = 1;
 	iomt_wipe(t, sizeof(t));
-	iomt_wipe(pair, sizeof(pair));
-	iomt_wipe(q, sizeof(q));
 	return IOMT_OK;
 }
 

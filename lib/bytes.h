@@ -3,18 +3,36 @@
 #ifndef IOMT_BYTES_H
 #define IOMT_BYTES_H
 #include <stdint.h>
+#include <string.h>
+
+/* On little-endian hosts a memcpy is one unaligned load/store; the byte-wise
+ * forms are for big-endian targets (GCC does not merge the store loop). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define IOMT_LITTLE_ENDIAN 1
+#endif
 
 static inline uint64_t iomt_load_le64(const uint8_t *p)
 {
+#ifdef IOMT_LITTLE_ENDIAN
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+#else
 	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
 	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
 	       (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+#endif
 }
 
 static inline void iomt_store_le64(uint8_t *p, uint64_t v)
 {
+#ifdef IOMT_LITTLE_ENDIAN
+	memcpy(p, &v, 8);
+#else
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
 static inline uint16_t iomt_load_be16(const uint8_t *p)

@@ -33,6 +33,17 @@ void iomt_wipe(void *p, size_t n)
 
 void iomt_xor(uint8_t *dst, const uint8_t *src, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+
+	/* Eight bytes at a time through memcpy: no alignment assumed. */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t a, b;
+
+		memcpy(&a, dst + i, 8);
+		memcpy(&b, src + i, 8);
+		a ^= b;
+		memcpy(dst + i, &a, 8);
+	}
+	for (; i < n; i++)
 		dst[i] ^= src[i];
 }

@@ -5,34 +5,33 @@
 #include "ccm.h"
 #include "ct.h"
 #include "iomt_err.h"
-#include "sp800_185.h"
+#include "shake.h"
 
-enum { NONCE_LEN = 13, TAG_LEN = 8 };
+enum {
+	NONCE_LEN = 13,
+	TAG_LEN = 8,
+	LABEL_LEN = 11,  /* "iomt/s2/ida" */
+	KIN_LEN = LABEL_LEN + IOMT_S2_KEY_LEN + IOMT_S2_RAND_LEN + IOMT_S2_ID_LEN,
+	CHUNK = 16,      /* seals per lib batch call: 2 x 8 lanes, ~1.5 KiB of stack */
+};
 
-static const char ida_custom[] = "iomt/s2/ida";
+static const char ida_label[LABEL_LEN + 1] = "iomt/s2/ida";
 
-static int ida_key(const uint8_t *dk_m, const uint8_t *r2, const uint8_t *did_i,
-		   struct iomt_aes128 *aes)
+/* The K_a hash input: label || DK_m || R2 || DID_i (59 bytes). */
+static void ida_input(uint8_t in[KIN_LEN], const uint8_t *dk_m, const uint8_t *r2,
+		      const uint8_t *did_i)
 {
-	uint8_t msg[IOMT_S2_RAND_LEN + IOMT_S2_ID_LEN], k[16];
-	int err;
-
-	memcpy(msg, r2, IOMT_S2_RAND_LEN);
-	memcpy(msg + IOMT_S2_RAND_LEN, did_i, IOMT_S2_ID_LEN);
-	err = iomt_kmac128(dk_m, IOMT_S2_KEY_LEN, ida_custom, sizeof(ida_custom) - 1,
-			   msg, sizeof(msg), k, sizeof(k));
-	if (!err)
-		err = iomt_aes128_init(aes, k);
-	iomt_wipe(k, sizeof(k));
-	return err;
+	memcpy(in, ida_label, LABEL_LEN);
+	memcpy(in + LABEL_LEN, dk_m, IOMT_S2_KEY_LEN);
+	memcpy(in + LABEL_LEN + IOMT_S2_KEY_LEN, r2, IOMT_S2_RAND_LEN);
+	memcpy(in + LABEL_LEN + IOMT_S2_KEY_LEN + IOMT_S2_RAND_LEN, did_i, IOMT_S2_ID_LEN);
 }
 
-int iomt_s2_ida_seal(const uint8_t dk_m[IOMT_S2_KEY_LEN], const uint8_t r2[IOMT_S2_RAND_LEN],
-		     const uint8_t did_i[IOMT_S2_ID_LEN], const uint8_t m3[IOMT_S2_M3_LEN],
-		     const uint8_t id_a[IOMT_S2_IDA_LEN], uint8_t box[IOMT_S2_IDA_BOX_LEN])
+static int seal_with(const uint8_t k[16], const uint8_t *r2, const uint8_t *m3,
+		     const uint8_t *id_a, uint8_t *box)
 {
 	struct iomt_aes128 aes;
-	int err = ida_key(dk_m, r2, did_i, &aes);
+	int err = iomt_aes128_init(&aes, k);
 
 	if (!err)
 		err = iomt_ccm_encrypt(&aes, r2, NONCE_LEN, m3, IOMT_S2_M3_LEN, id_a,
@@ -41,18 +40,72 @@ int iomt_s2_ida_seal(const uint8_t dk_m[IOMT_S2_KEY_LEN], const uint8_t r2[IOMT_
 	return err;
 }
 
+int iomt_s2_ida_seal(const uint8_t dk_m[IOMT_S2_KEY_LEN], const uint8_t r2[IOMT_S2_RAND_LEN],
+		     const uint8_t did_i[IOMT_S2_ID_LEN], const uint8_t m3[IOMT_S2_M3_LEN],
+		     const uint8_t id_a[IOMT_S2_IDA_LEN], uint8_t box[IOMT_S2_IDA_BOX_LEN])
+{
+	int status, err;
+
+	err = iomt_s2_ida_seal_batch(1, &dk_m, &r2, &did_i, &m3, &id_a, &box, &status);
+	return err ? err : status;
+}
+
+static void seal_chunk(size_t n, const uint8_t *const dk_m[], const uint8_t *const r2[],
+		       const uint8_t *const did_i[], const uint8_t *const m3[],
+		       const uint8_t *const id_a[], uint8_t *const box[], int status[])
+{
+	uint8_t in[CHUNK][KIN_LEN], k[CHUNK][16];
+	const uint8_t *inp[CHUNK];
+	uint8_t *kp[CHUNK];
+	size_t len[CHUNK];
+
+	for (size_t i = 0; i < n; i++) {
+		ida_input(in[i], dk_m[i], r2[i], did_i[i]);
+		inp[i] = in[i];
+		kp[i] = k[i];
+		len[i] = KIN_LEN;
+	}
+	if (iomt_shake128_batch(inp, len, kp, sizeof(k[0]), n)) {
+		for (size_t i = 0; i < n; i++)
+			status[i] = IOMT_EINVAL;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			status[i] = seal_with(k[i], r2[i], m3[i], id_a[i], box[i]);
+	}
+	iomt_wipe(in, sizeof(in));
+	iomt_wipe(k, sizeof(k));
+}
+
+int iomt_s2_ida_seal_batch(size_t n, const uint8_t *const dk_m[], const uint8_t *const r2[],
+			   const uint8_t *const did_i[], const uint8_t *const m3[],
+			   const uint8_t *const id_a[], uint8_t *const box[], int status[])
+{
+	if (n && (!dk_m || !r2 || !did_i || !m3 || !id_a || !box || !status))
+		return IOMT_EINVAL;
+	for (size_t i = 0; i < n; i += CHUNK)
+		seal_chunk(n - i < CHUNK ? n - i : CHUNK, dk_m + i, r2 + i, did_i + i, m3 + i,
+			   id_a + i, box + i, status + i);
+	return IOMT_OK;
+}
+
 int iomt_s2_ida_open(const uint8_t dk_m[IOMT_S2_KEY_LEN], const uint8_t r2[IOMT_S2_RAND_LEN],
 		     const uint8_t did_i[IOMT_S2_ID_LEN], const uint8_t m3[IOMT_S2_M3_LEN],
 		     const uint8_t box[IOMT_S2_IDA_BOX_LEN], uint8_t id_a[IOMT_S2_IDA_LEN])
 {
+	uint8_t in[KIN_LEN], k[16];
 	struct iomt_aes128 aes;
-	int err = ida_key(dk_m, r2, did_i, &aes);
+	int err;
 
+	ida_input(in, dk_m, r2, did_i);
+	iomt_shake128(in, sizeof(in), k, sizeof(k));
+	err = iomt_aes128_init(&aes, k);
 	if (!err)
 		err = iomt_ccm_decrypt(&aes, r2, NONCE_LEN, m3, IOMT_S2_M3_LEN, box,
 				       IOMT_S2_IDA_LEN, box + IOMT_S2_IDA_LEN, TAG_LEN, id_a);
 	if (err)
 		memset(id_a, 0, IOMT_S2_IDA_LEN);
 	iomt_aes128_wipe(&aes);
+	iomt_wipe(in, sizeof(in));
+	iomt_wipe(k, sizeof(k));
 	return err;
 }

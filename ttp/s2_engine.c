@@ -298,25 +298,50 @@ static int rotate_both(struct ttp_engine *e, const struct work *w,
 	return r;
 }
 
-/* An agreement that verified: seal ID_a for the MEC, rotate, answer M3. */
-static void finish(struct ttp_engine *e, const struct work *w, const uint8_t *m2,
-		   const struct iomt_s2_ttp_out *o, struct ttp_m2_result *res)
+/* An agreement that verified, its ID_a box already sealed: rotate, answer M3. */
+static void finish(struct ttp_engine *e, const struct work *w,
+		   const struct iomt_s2_ttp_out *o, int sealed, struct ttp_m2_result *res)
 {
-	const struct ttp_party *dev = ttp_table_get(e->t, w->dev);
-	const struct ttp_party *mec = ttp_table_get(e->t, w->mec);
-	/* The key of this run: the one DID_m matched. */
-	const uint8_t *dk_m = w->mec_match == TTP_MATCH_CUR ? mec->dk_cur : mec->dk_prev;
-
-	memcpy(res->payload + REQ_ID_LEN, o->m3, IOMT_S2_M3_LEN);
-	if (iomt_s2_ida_seal(dk_m, m2 + M2_R2_OFF, m2, o->m3, dev->id_a,
-			     res->payload + M3_BOX_OFF) ||
-	    rotate_both(e, w, o)) {
+	if (sealed || rotate_both(e, w, o)) {
 		result_err(res, IOMT_S2_ERR_INTERNAL);
 		return;
 	}
 	res->type = IOMT_MSG_S2_M3;
 	res->code = 0;
 	res->len = IOMT_WIRE_S2_M3_LEN;
+}
+
+/* Copies each verified M3 into its reply and seals the device's ID_a for
+ * the MEC beside it, all in one batch (the K_a hashes share Keccak lanes). */
+static void seal_group(struct ttp_engine *e, const struct work *w, size_t g,
+		       const uint8_t *const m2[], const uint8_t *const dk_m[],
+		       const struct iomt_s2_ttp_out out[], const int status[],
+		       struct ttp_m2_result res[], int sealed[])
+{
+	const uint8_t *r2[GROUP], *did[GROUP], *m3[GROUP], *ida[GROUP], *key[GROUP];
+	uint8_t *box[GROUP];
+	int st[GROUP];
+	size_t n = 0, slot[GROUP];
+
+	for (size_t k = 0; k < g; k++) {
+		struct ttp_m2_result *r = &res[w[k].in];
+
+		if (status[k])
+			continue;
+		memcpy(r->payload + REQ_ID_LEN, out[k].m3, IOMT_S2_M3_LEN);
+		key[n] = dk_m[k];
+		r2[n] = m2[k] + M2_R2_OFF;
+		did[n] = m2[k];
+		m3[n] = out[k].m3;
+		ida[n] = ttp_table_get(e->t, w[k].dev)->id_a;
+		box[n] = r->payload + M3_BOX_OFF;
+		slot[n++] = k;
+	}
+	if (iomt_s2_ida_seal_batch(n, key, r2, did, m3, ida, box, st))
+		for (size_t i = 0; i < n; i++)
+			st[i] = IOMT_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		sealed[slot[i]] = st[i];
 }
 
 static uint8_t refusal(int status, unsigned bad)
@@ -334,7 +359,7 @@ static void run_group(struct ttp_engine *e, const struct work *w, size_t g,
 	uint8_t r3[GROUP][IOMT_S2_RAND_LEN];
 	struct iomt_s2_ttp_out out[GROUP];
 	size_t m2_len[GROUP], k;
-	int status[GROUP];
+	int status[GROUP], sealed[GROUP];
 	unsigned bad[GROUP];
 
 	if (e->ops.random(r3, g * IOMT_S2_RAND_LEN)) {
@@ -353,11 +378,12 @@ static void run_group(struct ttp_engine *e, const struct work *w, size_t g,
 		r3p[k] = r3[k];
 	}
 	(void)iomt_s2_ttp_process_batch(g, dk_i, dk_m, m2, m2_len, r3p, out, status, bad);
+	seal_group(e, w, g, m2, dk_m, out, status, res, sealed);
 	for (k = 0; k < g; k++) {
 		if (status[k])
 			result_err(&res[w[k].in], refusal(status[k], bad[k]));
 		else
-			finish(e, &w[k], m2[k], &out[k], &res[w[k].in]);
+			finish(e, &w[k], &out[k], sealed[k], &res[w[k].in]);
 	}
 	iomt_wipe(out, sizeof(out));
 	iomt_wipe(r3, sizeof(r3));

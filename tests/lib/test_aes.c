@@ -229,6 +229,27 @@ TEST(set_hw_rejects_bad_values)
 #endif
 }
 
+/* The AES-NI key expansion gives the FIPS 197 schedule, byte for byte. */
+TEST(aesni_key_expansion_equals_portable)
+{
+	struct iomt_aes128 hw, sw;
+	uint8_t key[16];
+
+	if (iomt_aes_set_hw(1) != IOMT_OK)
+		SKIP(return, "this CPU has no AES-NI");
+	prng.s = 43;
+	for (int i = 0; i < 500; i++) {
+		tu_fill(&prng, key, 16);
+		ASSERT_EQ(iomt_aes_set_hw(1), IOMT_OK);
+		ASSERT_EQ(iomt_aes128_init(&hw, key), IOMT_OK);
+		ASSERT_EQ(hw.sliced, 0);
+		ASSERT_EQ(iomt_aes_set_hw(0), IOMT_OK);
+		ASSERT_EQ(iomt_aes128_init(&sw, key), IOMT_OK);
+		ASSERT_EQ(sw.sliced, 1);
+		ASSERT_MEMEQ(hw.rk, sw.rk, sizeof(hw.rk));
+	}
+}
+
 /* One context serves both implementations, switched between calls. */
 TEST(portable_and_aesni_agree)
 {

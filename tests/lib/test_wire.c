@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Wire framing (datagrams and streams) and the ID_a box. */
+#include <openssl/evp.h>
 #include "harness.h"
 #include "testutil.h"
 #include "wire.h"
@@ -109,4 +110,68 @@ TEST(ida_box_round_trip_and_binding)
 		ASSERT_TRUE(iomt_ct_is_zero(out, 16));
 		v[which][which] ^= 0x40;
 	}
+}
+
+/* The documented construction, recomputed with OpenSSL: K_a = SHAKE128(
+ * "iomt/s2/ida" || DK_m || R2 || DID_i, 128), box = CCM(K_a, R2[0..13), M3). */
+TEST(ida_box_matches_documented_construction)
+{
+	struct tu_rng r = { 0x1db };
+	uint8_t dk[16], r2[16], did[16], m3[64], ida[16], box[24], in[59], k[16], want[24];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n;
+
+	tu_fill(&r, dk, 16);
+	tu_fill(&r, r2, 16);
+	tu_fill(&r, did, 16);
+	tu_fill(&r, m3, 64);
+	tu_fill(&r, ida, 16);
+	ASSERT_EQ(iomt_s2_ida_seal(dk, r2, did, m3, ida, box), IOMT_OK);
+	memcpy(in, "iomt/s2/ida", 11);
+	memcpy(in + 11, dk, 16);
+	memcpy(in + 27, r2, 16);
+	memcpy(in + 43, did, 16);
+	ASSERT_TRUE(md && c);
+	ASSERT_EQ(EVP_DigestInit_ex(md, EVP_shake128(), NULL), 1);
+	ASSERT_EQ(EVP_DigestUpdate(md, in, sizeof(in)), 1);
+	ASSERT_EQ(EVP_DigestFinalXOF(md, k, 16), 1);
+	ASSERT_EQ(EVP_EncryptInit_ex(c, EVP_aes_128_ccm(), NULL, NULL, NULL), 1);
+	ASSERT_EQ(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, 13, NULL), 1);
+	ASSERT_EQ(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, 8, NULL), 1);
+	ASSERT_EQ(EVP_EncryptInit_ex(c, NULL, NULL, k, r2), 1);
+	ASSERT_EQ(EVP_EncryptUpdate(c, NULL, &n, NULL, 16), 1);
+	ASSERT_EQ(EVP_EncryptUpdate(c, NULL, &n, m3, 64), 1);
+	ASSERT_EQ(EVP_EncryptUpdate(c, want, &n, ida, 16), 1);
+	ASSERT_EQ(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 8, want + 16), 1);
+	ASSERT_MEMEQ(box, want, 24);
+	EVP_MD_CTX_free(md);
+	EVP_CIPHER_CTX_free(c);
+}
+
+TEST(ida_seal_batch_equals_one_by_one)
+{
+	enum { N = 37 };
+	struct tu_rng r = { 0x1dc };
+	static uint8_t dk[N][16], r2[N][16], did[N][16], m3[N][64], ida[N][16], box[N][24];
+	const uint8_t *pd[N], *pr[N], *pi[N], *pm[N], *pa[N];
+	uint8_t *pb[N], one[24];
+	int status[N];
+
+	for (int i = 0; i < N; i++) {
+		tu_fill(&r, dk[i], 16);
+		tu_fill(&r, r2[i], 16);
+		tu_fill(&r, did[i], 16);
+		tu_fill(&r, m3[i], 64);
+		tu_fill(&r, ida[i], 16);
+		pd[i] = dk[i], pr[i] = r2[i], pi[i] = did[i], pm[i] = m3[i], pa[i] = ida[i];
+		pb[i] = box[i];
+	}
+	ASSERT_EQ(iomt_s2_ida_seal_batch(N, pd, pr, pi, pm, pa, pb, status), IOMT_OK);
+	for (int i = 0; i < N; i++) {
+		ASSERT_EQ(status[i], IOMT_OK);
+		ASSERT_EQ(iomt_s2_ida_seal(dk[i], r2[i], did[i], m3[i], ida[i], one), IOMT_OK);
+		ASSERT_MEMEQ(box[i], one, 24);
+	}
+	ASSERT_EQ(iomt_s2_ida_seal_batch(1, NULL, pr, pi, pm, pa, pb, status), IOMT_EINVAL);
 }
