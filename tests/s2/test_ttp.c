@@ -562,6 +562,36 @@ TEST_F(ttp, rotation_current_previous_and_replay)
 	close(fd);
 }
 
+/* A replayed M1, after the device finished with it, reaching the TTP through
+ * a genuine MEC run: the device's DID matches its previous pair, the TTP
+ * reinstalls the same next pair, and the device's next runs still agree. */
+TEST_F(ttp, replayed_m1_does_not_desynchronise)
+{
+	uint8_t f[M2_FRAME], p[FRAME_MAX], m1[64], r2[16], sk_m[16], m4[48];
+	struct iomt_s2_mec_pending pend;
+	int fd = connect_to(self->link_port);
+	size_t len = 0;
+
+	run_start(self, 2, 2, 20, f);
+	memcpy(m1, f + IOMT_WIRE_HDR_LEN + 4, 64);  /* M2 begins with M1 */
+	ASSERT_EQ(exchange(fd, f, p, &len), IOMT_MSG_S2_M3);
+	run_finish(self, &self->runs[2], p, len);
+	/* The attacker replays M1; the MEC runs it with slot 3 as a new request. */
+	ASSERT_EQ(rt_random(r2, 16), 0);
+	iomt_wire_put_hdr(f, IOMT_MSG_S2_M2, IOMT_WIRE_S2_M2_LEN);
+	iomt_store_be32(f + IOMT_WIRE_HDR_LEN, 21);
+	ASSERT_EQ(iomt_s2_mec_m2(self->slot[3].did, self->slot[3].dk, r2, m1, 64, &pend,
+				 f + IOMT_WIRE_HDR_LEN + 4), IOMT_OK);
+	ASSERT_EQ(exchange(fd, f, p, &len), IOMT_MSG_S2_M3);
+	ASSERT_EQ(iomt_s2_mec_finish(&pend, p + 4, 64, sk_m, m4, self->slot[3].did,
+				     self->slot[3].dk), IOMT_OK);
+	/* Nobody can use that run (the attacker has no c-values); the device
+	 * never answers it, and its own next runs agree, on both slots. */
+	agree(self, fd, 2, 2);
+	agree(self, fd, 2, 3);
+	close(fd);
+}
+
 TEST_F(ttp, forged_c1_refused_and_nothing_changes)
 {
 	uint8_t f[M2_FRAME], g[M2_FRAME], m1[64];
