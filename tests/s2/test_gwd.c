@@ -917,6 +917,36 @@ TEST_F(gwd, garbage_datagrams_are_dropped_by_reason_and_counted)
 	ASSERT_EQ(agree(self, d, WAIT_MS), DEV_OK);
 }
 
+/* While the daemon is stopped, a flood overflows its (small) receive buffer:
+ * the kernel's drops are counted and logged once it reads again, never
+ * silent, and the daemon serves on. */
+TEST_F(gwd, kernel_drops_on_a_full_socket_are_counted)
+{
+	static char rcvbuf_opt[] = "--udp-rcvbuf", small[] = "64k";
+	uint8_t buf[4 + 64] = { 1, IOMT_MSG_S2_M4, 0, 64 };  /* M4 of 64 bytes: "size" */
+	struct fdev *d;
+
+	ASSERT_EQ(provision(self, 1), 0);
+	ASSERT_EQ(daemon_start(self, NULL, rcvbuf_opt, small, NULL), 0);
+	ASSERT_NONNULL(d = new_dev(self));
+	ASSERT_EQ(kill(self->pid, SIGSTOP), 0);
+	for (int i = 0; i < 4000; i++)
+		ASSERT_EQ(dev_send_raw(d, &self->udp, self->udp_len, buf, sizeof(buf)), 0);
+	ASSERT_EQ(kill(self->pid, SIGCONT), 0);
+	/* Let it drain what was queued (its "size" drops stop growing)... */
+	for (long long was = -1, v, tries = 0; tries < 100; was = v, tries++) {
+		v = metric(self, "iomt_gwd_dropped_total{reason=\"size\"}");
+		if (v > 0 && v == was)
+			break;
+		sleep_ms(50);
+	}
+	/* ...then the kernel stamps its running drop count on the next datagram
+	 * queued: the agreement's M1 brings it. */
+	ASSERT_EQ(agree(self, d, WAIT_MS), DEV_OK);
+	EXPECT_GT(metric(self, "iomt_gwd_udp_kernel_drops_total"), 0);
+	EXPECT_TRUE(log_has(self, "the kernel dropped"));
+}
+
 TEST_F(gwd, wrong_d3_is_refused_slot_unchanged_next_agreement_works)
 {
 	struct fdev *d;

@@ -23,6 +23,8 @@ static const struct rt_conf_key gwd_keys[] = {
 	{ "log_json", RT_CONF_BOOL, AT(log_json), .def = "no", .help = "JSON-lines log records" },
 	{ "batch_max", RT_CONF_INT, AT(batch_max), .min = 1, .max = 1024, .def = "64",
 	  .help = "frames taken per receive pass and per batched computation" },
+	{ "udp_rcvbuf", RT_CONF_SIZE, AT(udp_rcvbuf), .min = 65536, .max = 1ULL << 30,
+	  .def = "8M", .help = "devices' socket receive buffer: bursts wait here, not in drops" },
 	{ "agreement_timeout", RT_CONF_DURATION, AT(agreement_timeout_ms), .min = 10,
 	  .max = 600000, .def = "5s",
 	  .help = "free a slot whose M3 has not come (also bounds a graceful stop)" },

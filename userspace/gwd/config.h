@@ -29,6 +29,7 @@ struct gwd_cfg {
 	uint64_t ttp_reconnect_max_ms;
 	int sessions_max;
 	uint64_t session_lifetime_ms;
+	uint64_t udp_rcvbuf;		/* bytes asked of SO_RCVBUF(FORCE) */
 };
 
 extern const struct rt_daemon_info gwd_daemon_info;

@@ -349,7 +349,7 @@ static int write_port_file(struct gwd_engine *e, char *err, size_t errlen)
 static int open_sockets(struct gwd_engine *e, char *err, size_t errlen)
 {
 	char ep[80];
-	int r = gwd_udp_open(&e->udp, &e->cfg->listen, (unsigned)e->batch);
+	int r = gwd_udp_open(&e->udp, &e->cfg->listen, (unsigned)e->batch, e->cfg->udp_rcvbuf);
 
 	if (r) {
 		snprintf(err, errlen, "listen %s: %s",

@@ -41,6 +41,8 @@ struct gwd_stats gwd_stats = {
 	.sessions_evicted = C("sessions_ended_total", "reason=\"evicted\"",
 			      "Sessions wiped, by reason"),
 	.udp_send_errors = C("udp_send_errors_total", NULL, "Datagrams the kernel refused"),
+	.udp_kernel_drops = C("udp_kernel_drops_total", NULL,
+			      "Datagrams the kernel dropped: the receive buffer was full"),
 };
 
 const char *const gwd_drop_name[GWD_DROP_N] = {

@@ -42,6 +42,7 @@ struct gwd_stats {
 	struct rt_metric link_up, link_connects, link_stream_errors;
 	struct rt_metric sessions, sessions_expired, sessions_evicted;
 	struct rt_metric udp_send_errors;
+	struct rt_metric udp_kernel_drops;
 };
 
 extern struct gwd_stats gwd_stats;

@@ -12,9 +12,13 @@
 #include "metrics.h"
 #include "udp.h"
 
+/* Control data per datagram: the SO_RXQ_OVFL counter. */
+#define RX_CTL_LEN CMSG_SPACE(sizeof(uint32_t))
+
 static int udp_alloc(struct gwd_udp *u, unsigned batch)
 {
 	u->batch = batch;
+	u->rx_ctl = calloc(batch, RX_CTL_LEN);
 	u->rx_msg = calloc(batch, sizeof(*u->rx_msg));
 	u->tx_msg = calloc(batch, sizeof(*u->tx_msg));
 	u->rx_iov = calloc(batch, sizeof(*u->rx_iov));
@@ -24,7 +28,7 @@ static int udp_alloc(struct gwd_udp *u, unsigned batch)
 	u->rx_from = calloc(batch, sizeof(*u->rx_from));
 	u->tx_to = calloc(batch, sizeof(*u->tx_to));
 	if (!u->rx_msg || !u->tx_msg || !u->rx_iov || !u->tx_iov || !u->rx_buf || !u->tx_buf ||
-	    !u->rx_from || !u->tx_to)
+	    !u->rx_from || !u->tx_to || !u->rx_ctl)
 		return -ENOMEM;
 	return 0;
 }
@@ -41,7 +45,29 @@ static int udp_bind(struct gwd_udp *u, const struct rt_endpoint *ep)
 	return 0;
 }
 
-int gwd_udp_open(struct gwd_udp *u, const struct rt_endpoint *ep, unsigned batch)
+/* A burst of devices must wait in the socket, not vanish: ask for rcvbuf
+ * (SO_RCVBUFFORCE passes net.core.rmem_max as root), say what we got, and
+ * have the kernel report what it still drops (SO_RXQ_OVFL). */
+static int udp_tune(struct gwd_udp *u, uint64_t rcvbuf)
+{
+	int want = rcvbuf > INT32_MAX / 2 ? INT32_MAX / 2 : (int)rcvbuf, got = 0, on = 1;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) &&
+	    setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want)))
+		return -errno;
+	if (setsockopt(u->fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on)) ||
+	    getsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &got, &len))
+		return -errno;
+	/* The kernel reports twice the payload room it grants. */
+	if (got / 2 < want)
+		rt_warn("udp_rcvbuf: asked %d bytes, the kernel granted %d (raise "
+			"net.core.rmem_max or run as root)", want, got / 2);
+	return 0;
+}
+
+int gwd_udp_open(struct gwd_udp *u, const struct rt_endpoint *ep, unsigned batch,
+		 uint64_t rcvbuf)
 {
 	int r;
 
@@ -50,6 +76,8 @@ int gwd_udp_open(struct gwd_udp *u, const struct rt_endpoint *ep, unsigned batch
 	r = udp_alloc(u, batch);
 	if (!r)
 		r = udp_bind(u, ep);
+	if (!r)
+		r = udp_tune(u, rcvbuf);
 	if (r)
 		gwd_udp_close(u);
 	return r;
@@ -67,8 +95,28 @@ void gwd_udp_close(struct gwd_udp *u)
 	free(u->tx_buf);
 	free(u->rx_from);
 	free(u->tx_to);
+	free(u->rx_ctl);
 	memset(u, 0, sizeof(*u));
 	u->fd = -1;
+}
+
+/* The counter in a datagram's control data is the socket's running total;
+ * whatever it gained since the last datagram was lost in the kernel. */
+static void count_kernel_drops(struct gwd_udp *u, struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		uint32_t total;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL)
+			continue;
+		memcpy(&total, CMSG_DATA(c), sizeof(total));
+		if (total != u->kernel_drops) {
+			rt_warn("devices' socket: the kernel dropped %u datagram(s): receive "
+				"buffer full (udp_rcvbuf)", total - u->kernel_drops);
+			rt_metric_add(&gwd_stats.udp_kernel_drops, total - u->kernel_drops);
+			u->kernel_drops = total;
+		}
+	}
 }
 
 int gwd_udp_recv(struct gwd_udp *u)
@@ -80,6 +128,8 @@ int gwd_udp_recv(struct gwd_udp *u)
 		u->rx_msg[i].msg_hdr = (struct msghdr){
 			.msg_name = &u->rx_from[i].ss, .msg_namelen = sizeof(u->rx_from[i].ss),
 			.msg_iov = &u->rx_iov[i], .msg_iovlen = 1,
+			.msg_control = u->rx_ctl + (size_t)i * RX_CTL_LEN,
+			.msg_controllen = RX_CTL_LEN,
 		};
 	}
 	/* MSG_TRUNC: msg_len is a datagram's real length even when it did not fit. */
@@ -88,8 +138,10 @@ int gwd_udp_recv(struct gwd_udp *u)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		u->rx_from[i].len = u->rx_msg[i].msg_hdr.msg_namelen;
+		count_kernel_drops(u, &u->rx_msg[i].msg_hdr);
+	}
 	return n;
 }
 

@@ -35,10 +35,16 @@ struct gwd_udp {
 	uint8_t *rx_buf, *tx_buf;
 	struct gwd_addr *rx_from, *tx_to;
 	unsigned tx_n;
+	/* SO_RXQ_OVFL: the socket's running count of datagrams the kernel
+	 * dropped, read from each datagram's control data. */
+	uint8_t *rx_ctl;
+	uint32_t kernel_drops;
 };
 
-/* Binds ep (port 0: any); batch datagrams per receive and per send: 0 or -errno. */
-int gwd_udp_open(struct gwd_udp *u, const struct rt_endpoint *ep, unsigned batch);
+/* Binds ep (port 0: any); batch datagrams per receive and per send; asks for
+ * a receive buffer of rcvbuf bytes and counts kernel drops: 0 or -errno. */
+int gwd_udp_open(struct gwd_udp *u, const struct rt_endpoint *ep, unsigned batch,
+		 uint64_t rcvbuf);
 void gwd_udp_close(struct gwd_udp *u);
 
 /* Datagrams received now (0 when none is waiting), or -errno. */
