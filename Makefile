@@ -167,6 +167,8 @@ lib-arm: $(BUILD)/arm/libiomt.a
 # ---- benchmarks ------------------------------------------------------------
 BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+# Script benchmarks drive the built programs (system end to end).
+BENCH_SH   := $(sort $(wildcard tests/bench/bench_*.sh))
 
 $(BUILD)/bench/%: tests/bench/%.c tests/bench/bench.h $(LIBIOMT)
 	@mkdir -p $(@D)
@@ -181,13 +183,13 @@ $(BUILD)/bench/bench_ttp: tests/bench/bench_ttp.c tests/bench/bench.h $(BENCH_TT
 bench: deps
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: $(BENCH_BINS)
-	@tests/bench/run.sh $(BUILD)/bench.tsv $(BENCH_BINS)
+bench-run: all $(BENCH_BINS)
+	@BUILD=$(BUILD) tests/bench/run.sh $(BUILD)/bench.tsv $(BENCH_BINS) $(BENCH_SH)
 
 # ---- run, deps, install, clean ---------------------------------------------
 run: deps
 	@$(MAKE) --no-print-directory all
-	@$(BUILD)/bin/iomt-demo
+	@BUILD=$(BUILD) mk/run.sh
 
 deps:
 	@mk/deps.sh mk/debian-packages.txt

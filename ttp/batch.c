@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Gather, process, group commit, reply. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,7 @@
 #include "lib/rt_log.h"
 #include "link.h"
 #include "metrics.h"
+#include "sp800_185.h"
 
 int ttp_batch_init(struct ttp_daemon *d)
 {
@@ -155,6 +157,52 @@ static void log_result(const struct link *l, const struct ttp_m2_result *r)
 	       match_name(r->device_match), (long long)r->mec, match_name(r->mec_match));
 }
 
+/*
+ * Debug only, after the commit: the fingerprint of an M3's SK, in the gwd's
+ * and the sensor's format, KMAC128(SK, "", 64, "iomt/s2/sk-fingerprint").
+ * SK is recomputed as the MEC does, from the slot's pair that carries the
+ * M2's DID_m (after the rotation, its previous one), and used only if the
+ * M2's c1_m and the M3's d3 both verify; SK is wiped, never logged.
+ */
+static void log_sk_fp(struct ttp_daemon *d, const struct link *l, const struct ttp_m2_req *q,
+		      const struct ttp_m2_result *r)
+{
+	static const char fp_custom[] = "iomt/s2/sk-fingerprint";
+	const uint8_t *m2 = q->payload + IOMT_WIRE_REQ_ID_LEN, *did_m = m2 + IOMT_S2_M1_LEN;
+	const struct ttp_party *p;
+	struct iomt_s2_mec_pending pend;
+	uint8_t m2x[IOMT_S2_M2_LEN], sk[IOMT_S2_KEY_LEN], m4[IOMT_S2_M4_LEN];
+	uint8_t nd[IOMT_S2_ID_LEN], nk[IOMT_S2_KEY_LEN], fp[8];
+	char hex[2 * sizeof(fp) + 1];
+	uint32_t idx;
+	int ok = 0;
+
+	if (r->code || ttp_table_find_db(ttp_engine_table(d->engine), r->mec, &idx))
+		return;
+	p = ttp_table_get(ttp_engine_table(d->engine), idx);
+	for (int k = 0; k < 2 && !ok; k++) {
+		const uint8_t *did = k ? p->did_cur : p->did_prev, *dk = k ? p->dk_cur : p->dk_prev;
+
+		ok = !memcmp(did, did_m, IOMT_S2_ID_LEN) &&
+		     !iomt_s2_mec_m2(did, dk, did_m + IOMT_S2_ID_LEN, m2, IOMT_S2_M1_LEN, &pend, m2x) &&
+		     iomt_ct_eq(m2x, m2, IOMT_S2_M2_LEN) &&
+		     !iomt_s2_mec_finish(&pend, r->payload + IOMT_WIRE_REQ_ID_LEN, IOMT_S2_M3_LEN,
+					 sk, m4, nd, nk);
+		iomt_wipe(&pend, sizeof(pend));
+	}
+	if (ok) {
+		iomt_kmac128(sk, sizeof(sk), fp_custom, sizeof(fp_custom) - 1, "", 0, fp, sizeof(fp));
+		for (size_t i = 0; i < sizeof(fp); i++)
+			snprintf(hex + 2 * i, 3, "%02x", fp[i]);
+		rt_dbg("agreement link=%llu req=%08x device=%lld mec=%lld sk_fp=%s",
+		       (unsigned long long)l->id, iomt_load_be32(r->payload), (long long)r->device,
+		       (long long)r->mec, hex);
+	}
+	iomt_wipe(sk, sizeof(sk));
+	iomt_wipe(nk, sizeof(nk));
+	iomt_wipe(m4, sizeof(m4));
+}
+
 static void internal(struct ttp_m2_result *r)
 {
 	r->type = IOMT_MSG_S2_LINK_ERR;
@@ -173,8 +221,11 @@ static void deliver(struct ttp_daemon *d, size_t n, int failed)
 			internal(r);
 		ttp_link_reply(d->owner[i], r->type, r->payload, r->len);
 		ttp_metrics_reply(r->code);
-		if (rt_log_enabled(RT_LOG_DEBUG))
+		if (rt_log_enabled(RT_LOG_DEBUG)) {
 			log_result(d->owner[i], r);
+			if (!failed)
+				log_sk_fp(d, d->owner[i], &d->req[i], r);
+		}
 	}
 	iomt_wipe(d->res, n * sizeof(*d->res));
 	/* One write per link: flush clears touched. */

@@ -1,0 +1,259 @@
+#!/bin/bash
+# `make run`: the seed-002 system on loopback, step by step.
+#
+#   part 1  one key agreement computed in one process (build/bin/iomt-demo):
+#           every message and value of the published scheme
+#   part 2  the real system: iomt-ttp (SQLite store), iomt-gwd (MEC role) and
+#           IOMT_RUN_DEVICES (300) simulated devices (iomt-sensor) on
+#           127.0.0.1: phase 1 registration, phase 2 analyses, then
+#           IOMT_RUN_ROUNDS (5) rounds of key agreement by every device
+#           (starts paced at IOMT_RUN_RATE, 3000/s; 0 = one burst), a
+#           load run (4 agreements per device, 200 in flight), the
+#           metrics, the SK fingerprints of one agreement at device, MEC and
+#           TTP, and a graceful stop.
+#
+# Exit status 0 only if every step succeeded. Everything runs in a temporary
+# directory that is removed at the end (IOMT_RUN_KEEP=1 keeps it); every
+# process runs under a timeout.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+BUILD=${BUILD:-build}
+export BUILD
+NDEV=${IOMT_RUN_DEVICES:-300}
+ROUNDS=${IOMT_RUN_ROUNDS:-5}
+RATE=${IOMT_RUN_RATE:-3000}    # new agreements per second (0: all devices in one burst)
+LOAD=4                         # agreements per device in the load run
+INFLIGHT=200                   # devices in flight then (< what the MEC's UDP socket queues)
+PER=60                         # devices per analysis (phase 2 allows 1..64)
+SLOTS=512                      # MEC identity pool: > devices in flight at once
+SYS_KEEP=${IOMT_RUN_KEEP:-0}
+SYS_GUARD=120
+. mk/system.sh
+
+failures=()
+fail() { failures+=("$*"); printf '    FAILED: %s\n' "$*"; }
+step() { printf '\n[%s] %s\n' "$1" "$2"; }
+say() { printf '    %s\n' "$*"; }
+die() {
+	fail "$*"
+	printf '\nRESULT: FAILED (%d problem(s))%s\n' "${#failures[@]}" "${SYS_DIR:+; logs kept in $SYS_DIR}"
+	SYS_KEEP=1
+	exit 1
+}
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# The kernel's count of UDP datagrams dropped because a socket's receive
+# buffer was full (system-wide, /proc/net/snmp): M1s lost before iomt-gwd
+# could count them.
+udp_rcvbuf_errors() {
+	awk '$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1; next }
+	     $1 == "Udp:" && h { print $c + 0; exit }' /proc/net/snmp 2>/dev/null
+}
+T_START=$(date +%s%N)
+
+# ---- part 1 -------------------------------------------------------------------
+printf '=== Part 1: one 5G MEC key agreement (seed 002), computed in one process ===\n\n'
+"$BUILD/bin/iomt-demo" 2>&1 | sed 's/^/  /'
+[ "${PIPESTATUS[0]}" = 0 ] || fail "iomt-demo (part 1) failed"
+
+# ---- part 2 -------------------------------------------------------------------
+printf '\n=== Part 2: the system on loopback: iomt-ttp, iomt-gwd (MEC) and %d devices ===\n' "$NDEV"
+printf '(real daemons and tools from %s/bin, 127.0.0.1 only, ports chosen by the OS)\n' "$BUILD"
+sys_init || die "cannot set up (build first: make)"
+D=$SYS_DIR
+say "working directory $D ($([ "$SYS_KEEP" = 1 ] && echo kept || echo removed at the end))"
+
+step 1 "The TTP: database and CA key"
+sys_ttp_init ttp || die "iomt-ttp admin init"
+say "iomt-ttp admin init: $D/ttp/ttp.db (SQLite), CA key pair (P-256): ca.key (0600), ca.pem (public, for users)"
+
+step 2 "Phase 1: registering users (iomt-user keygen -> iomt-ttp admin register-user -> iomt-user finish)"
+npat=$(((NDEV + PER - 1) / PER))
+t=$(date +%s%N)
+for i in $(seq 1 "$npat"); do
+	sys_user ttp "$(printf 'patient-%02d' "$i")" patient hospital=H0001 || die "registering patient $i"
+done
+sys_user ttp doctor-01 doctor hospital=H0001 || die "registering the doctor"
+sys_user ttp mec-op-1 mec site=rome-1 || die "registering the MEC operator"
+say "$npat patients (patient-01..$(printf '%02d' "$npat")), 1 doctor (doctor-01), 1 MEC operator (mec-op-1), in $(ms_since "$t") ms"
+say "each: ECQV implicit certificate issued by the TTP, key file checked against ca.pem (d_U*G == Q_U)"
+say "$(sys_guard "$SYS_BIN/iomt-user" show --key "$D/ttp/users/patient-01.key" --ca-pub "$D/ttp/ca.pem" 2>&1 | grep -E '^(subject|role|valid)' | tr -s ' ' | paste -sd';' | sed 's/;/; /g')"
+POOL=$(sys_mec_register ttp mec-rome-1 "$SLOTS" mec-op-1) || die "registering the MEC pool"
+say "MEC 'mec-rome-1': $SLOTS identity slots (iomt-ttp admin register-mec), sealed to mec-op-1's certificate,"
+say "opened by the operator (iomt-user unseal), imported by the MEC (iomt-gwd provision):"
+sys_gwd_provision gwd "$POOL" || die "iomt-gwd provision"
+rm -f "$POOL"
+say "  $D/gwd/gwd.state (crash-safe record file; the plaintext pool file deleted)"
+
+step 3 "Starting the daemons"
+sys_ttp_start ttp --log-level debug || die "iomt-ttp did not start"
+say "iomt-ttp  pid $(sys_pid ttp)  MEC links ${SYS_ADDR[ttp.link]}  phase-2 users ${SYS_ADDR[ttp.user]}  metrics http://${SYS_ADDR[ttp.metrics]}/metrics"
+sys_gwd_start gwd ttp --log-level debug || die "iomt-gwd did not start"
+say "iomt-gwd  pid $(sys_pid gwd)  devices udp ${SYS_ADDR[gwd.udp]}  metrics http://${SYS_ADDR[gwd.metrics]}/metrics  TTP link up"
+
+step 4 "Phase 2: analyses (iomt-user create-analysis: signed request, answer sealed to the patient)"
+t=$(date +%s%N)
+left=$NDEV
+: >"$D/fleet.prov"
+for i in $(seq 1 "$npat"); do
+	n=$((left < PER ? left : PER))
+	p=$(printf 'patient-%02d' "$i")
+	sys_analysis ttp "$p" "$n" "$D/an-$i" "study=rpm-demo; retain=30d" || die "create-analysis for $p"
+	say "$p: analysis $(cat "$D/an-$i/analysis.id"), $n devices (DID, DK each)"
+	cat "$D/an-$i/devices.prov" >>"$D/fleet.prov"
+	left=$((left - n))
+done
+sys_sensor_provision "$D/fleet.prov" "$D/fleet.state" || die "iomt-sensor provision"
+say "$NDEV devices provisioned into one sensor state file (iomt-sensor provision), in $(ms_since "$t") ms"
+say "the TTP's register (iomt-ttp admin list; never keys or DIDs):"
+sys_guard "$SYS_BIN/iomt-ttp" admin list --db "$D/ttp/ttp.db" 2>/dev/null |
+	awk '/^(users|analyses|MECs):/ { sec = $1; print; n = 0; next }
+	     sec == "analyses:" && n++ >= 2 { if (n == 3) print "      ..."; next } { print }' |
+	sed 's/^/      /'
+
+if [ "$RATE" = 0 ]; then
+	step 5 "Phase 3: key agreement, $ROUNDS rounds, all $NDEV devices at once in each round"
+else
+	step 5 "Phase 3: key agreement, $ROUNDS rounds of one agreement per device ($NDEV devices, starts paced at $RATE/s)"
+fi
+cut -c5-36 "$D/fleet.prov" >"$D/dids.0"
+gl0=$(sys_lines "$D/gwd/gwd.log") tl0=$(sys_lines "$D/ttp/ttp.log")
+udp0=$(udp_rcvbuf_errors)
+t=$(date +%s%N)
+tot_ok=0 tot_fail=0 tot_retry=0 rot_bad=0 p50s=() p99s=() prev=0
+# round NAME LABEL OPTIONS...: one iomt-sensor run over the whole fleet.
+round() {
+	local r=$1 label=$2 j=$D/round-$1 ok bad ret same
+	shift 2
+	local rc=0
+	sys_sensor_run "$j" "$D/fleet.state" gwd --log-level debug "$@" || rc=$?
+	ok=$(sys_json "$j.json" agreements_ok) bad=$(sys_json "$j.json" agreements_failed)
+	ret=$(sys_json "$j.json" retries)
+	tot_ok=$((tot_ok + ${ok:-0})) tot_fail=$((tot_fail + ${bad:-0})) tot_retry=$((tot_retry + ${ret:-0}))
+	p50s+=("$(sys_json "$j.json" p50_ms)") p99s+=("$(sys_json "$j.json" p99_ms)")
+	sys_sensor_dids "$D/fleet.state" | cut -d' ' -f2 >"$D/dids.$r"
+	# Every device's DID must differ from the one it had before this run.
+	same=$(paste -d' ' "$D/dids.$prev" "$D/dids.$r" | awk '$1 == $2' | wc -l)
+	rot_bad=$((rot_bad + same)) prev=$r
+	printf '    %-8s %4s agreements ok, %s failed, %s retries; latency p50 %6.2f ms, p99 %6.2f ms; %4d ms; DIDs changed: %d/%d\n' \
+		"$label:" "${ok:-?}" "${bad:-?}" "${ret:-?}" "${p50s[-1]:-0}" "${p99s[-1]:-0}" \
+		"$(printf '%.0f' "$(sys_json "$j.json" elapsed_ms)")" "$((NDEV - same))" "$NDEV"
+	[ $rc = 0 ] || fail "$label: iomt-sensor exited $rc: $(grep -m 1 -E ' (error|warn) ' "$j.log" | cut -c1-160)"
+	return $rc
+}
+for r in $(seq 1 "$ROUNDS"); do
+	round "$r" "round $r" --agreements 1 --concurrency "$NDEV" --rate "$RATE" || break
+done
+el=$(ms_since "$t")
+want=$((NDEV * ROUNDS))
+say "total: $tot_ok of $want agreements in $el ms (with process start-up per round)"
+lat=$(printf '%s\n' "${p50s[@]}" | sort -g | sed -n '1p;$p' | paste -sd' ')
+lat99=$(printf '%s\n' "${p99s[@]}" | sort -g | sed -n '1p;$p' | paste -sd' ')
+say "latency per round (device: first M1 to the new identity on disk): p50 ${lat% *}..${lat#* } ms, p99 ${lat99% *}..${lat99#* } ms"
+say "then under load: $LOAD agreements per device back to back, $INFLIGHT devices in flight, no pacing:"
+if [ ${#failures[@]} = 0 ]; then
+	b0=$(sys_metric "${SYS_ADDR[ttp.metrics]}" iomt_ttp_batches_total)
+	r0=$(sys_metric "${SYS_ADDR[ttp.metrics]}" iomt_ttp_batch_requests_total)
+	round load "load" --agreements "$LOAD" --concurrency "$INFLIGHT"
+	b1=$(sys_metric "${SYS_ADDR[ttp.metrics]}" iomt_ttp_batches_total)
+	r1=$(sys_metric "${SYS_ADDR[ttp.metrics]}" iomt_ttp_batch_requests_total)
+	n=$(sys_json "$D/round-load.json" agreements_ok) el=$(sys_json "$D/round-load.json" elapsed_ms)
+	say "$(awk -v n="${n:-0}" -v ms="${el:-1}" 'BEGIN { printf "%.0f", n * 1000 / ms }') agreements/s; the TTP answered them in $((${b1:-0} - ${b0:-0})) batches of $(awk -v a="$((${r1:-0} - ${r0:-0}))" -v b="$((${b1:-0} - ${b0:-0}))" 'BEGIN { printf "%.1f", b ? a / b : 0 }') M2s on average, one group commit each"
+else
+	say "(skipped: a round failed)"
+fi
+want=$((want + NDEV * LOAD))
+[ "$tot_ok" = "$want" ] && [ "$tot_fail" = 0 ] || fail "$tot_ok of $want agreements completed, $tot_fail failed"
+
+step 6 "Identities rotated"
+n=$(cat "$D"/dids.* | sort | uniq -d | wc -l)
+all=$(cat "$D"/dids.* | wc -l)
+say "every device's DID changed in every round: $([ "$rot_bad" = 0 ] && echo yes || echo "NO ($rot_bad unchanged)")"
+[ "$rot_bad" = 0 ] || fail "$rot_bad device DIDs did not change in a round"
+say "DIDs seen over the run: $all, all distinct: $([ "$n" = 0 ] && echo yes || echo "NO ($n repeated)")"
+[ "$n" = 0 ] || fail "$n DIDs repeated"
+n=$(sys_desync_devices --current ttp "$D/fleet.state")
+say "devices whose stored identity is the TTP's current one: $((NDEV - n))/$NDEV"
+[ "$n" = 0 ] || fail "$n devices out of step with the TTP"
+tm() { sys_metric "${SYS_ADDR[ttp.metrics]}" "$1"; }
+gm() { sys_metric "${SYS_ADDR[gwd.metrics]}" "$1"; }
+b=$(tm iomt_ttp_batches_total) br=$(tm iomt_ttp_batch_requests_total)
+cu=$(tm iomt_ttp_commit_microseconds_total) co=$(tm 'iomt_ttp_commits_total{result="ok"}')
+say "TTP metrics: agreements ok $(tm 'iomt_ttp_agreements_total{result="ok"}'), batches $b (mean $(awk -v a="$br" -v b="$b" 'BEGIN { printf "%.1f", b ? a / b : 0 }') M2s each),"
+say "             group commits $co (mean $(awk -v a="$cu" -v b="$co" 'BEGIN { printf "%.2f", b ? a / b / 1000 : 0 }') ms), parties: $(tm 'iomt_ttp_parties{kind="device"}') devices, $(tm 'iomt_ttp_parties{kind="mec"}') MEC slots"
+say "MEC metrics: M1 received $(gm iomt_gwd_m1_received_total), M2 sent $(gm iomt_gwd_m2_sent_total), M3 ok $(gm iomt_gwd_m3_ok_total), M4 sent $(gm iomt_gwd_m4_sent_total), sessions $(gm iomt_gwd_sessions), slots free $(gm 'iomt_gwd_slots{state="free"}')/$SLOTS"
+[ "$(gm iomt_gwd_m4_sent_total)" = "$want" ] || fail "the MEC sent $(gm iomt_gwd_m4_sent_total) M4s, expected $want"
+
+step 7 "Errors"
+errs=$(sys_metrics "${SYS_ADDR[gwd.metrics]}" | awk '
+	/^iomt_gwd_(busy_total|dropped_total|agreements_failed_total|ttp_errors_total|udp_send_errors_total|ttp_stream_errors_total)/ && $2 != 0 { printf "%s=%s ", $1, $2 }')
+errs=$errs$(sys_metrics "${SYS_ADDR[ttp.metrics]}" | awk '
+	/^iomt_ttp_agreements_total/ && $1 !~ /"ok"/ && $2 != 0 { printf "%s=%s ", $1, $2 }
+	/^iomt_ttp_(commits_total\{result="failed"\}|link_closed_total\{reason="(error|corrupt)"\})/ && $2 != 0 { printf "%s=%s ", $1, $2 }')
+logerr=$(grep -hE ' (error|warn) ' "$D/gwd/gwd.log" "$D/ttp/ttp.log" "$D"/round-*.log 2>/dev/null | grep -vc 'running as root')
+say "device side: $tot_fail failed agreements, $tot_retry retries (a device retries after 500 ms without M4)"
+udp=$(( $(udp_rcvbuf_errors) - ${udp0:-0} ))
+if [ "$udp" -gt 0 ]; then
+	say "kernel: $udp UDP datagrams dropped on a full socket receive buffer during the rounds (system-wide"
+	say "  RcvbufErrors): M1s of a $NDEV-device burst lost before iomt-gwd read them; those devices retried"
+else
+	say "kernel: no UDP datagram dropped on a full receive buffer (RcvbufErrors unchanged)"
+fi
+say "MEC and TTP error counters (BUSY, drops, failures, refusals, failed commits): ${errs:-all 0}"
+say "warnings or errors in the logs (besides 'running as root'): $logerr"
+if [ "$tot_fail" = 0 ] && [ -z "$errs" ] && [ "$logerr" = 0 ]; then
+	say "no errors"
+else
+	fail "errors: $tot_fail failed agreements; counters: ${errs:-none}; $logerr log lines"
+fi
+
+step 8 "One agreement's session key, as device, MEC and TTP see it (debug logs: fingerprints, never keys)"
+say "sk_fp = first 8 bytes of KMAC128(SK, \"\", 64, \"iomt/s2/sk-fingerprint\")"
+sys_fp_sensor "$D/round-$ROUNDS.log" >"$D/fp.dev"
+tail -n +$((gl0 + 1)) "$D/gwd/gwd.log" | sys_fp_gwd >"$D/fp.mec"
+tail -n +$((tl0 + 1)) "$D/ttp/ttp.log" | sys_fp_ttp >"$D/fp.ttp"
+read -r sd sa sfp < <(sed -n "$(((NDEV + 1) / 2))p" "$D/fp.dev")
+read -r gs gh gfp < <(awk -v k="${sfp:-x}" '$3 == k' "$D/fp.mec")
+read -r td tmc tfp < <(awk -v k="${sfp:-x}" '$3 == k' "$D/fp.ttp")
+say "device  $(printf '%-38s' "device $sd, agreement $sa of round $ROUNDS") sk_fp ${sfp:-?}"
+say "MEC     $(printf '%-38s' "slot $gs, session $gh") sk_fp ${gfp:-(none)}"
+say "TTP     $(printf '%-38s' "device row #$td, MEC slot row #$tmc") sk_fp ${tfp:-(none)}"
+if [ -n "${sfp:-}" ] && [ "$sfp" = "${gfp:-}" ] && [ "$sfp" = "${tfp:-}" ]; then
+	say "equal: device, MEC and TTP hold the same SK"
+else
+	fail "the sample agreement's fingerprints differ"
+fi
+# All of them: each device fingerprint found once at the MEC and once at the TTP.
+n=$(cat "$D"/round-*.log | sys_fp_sensor | awk '{ print $3 }' | sort -u >"$D/fp.all"; wc -l <"$D/fp.all")
+m=$(awk '{ print $3 }' "$D/fp.mec" | sort | uniq -u | comm -12 - "$D/fp.all" | wc -l)
+k=$(awk '{ print $3 }' "$D/fp.ttp" | sort | uniq -u | comm -12 - "$D/fp.all" | wc -l)
+say "all agreements: $n device fingerprints, $m found at the MEC, $k at the TTP (each exactly once)"
+[ "$n" = "$want" ] && [ "$m" = "$want" ] && [ "$k" = "$want" ] || fail "fingerprints: $n/$m/$k of $want"
+
+step 9 "Graceful shutdown (SIGTERM)"
+t=$(date +%s%N)
+sys_stop gwd
+rc=$?
+say "iomt-gwd: exit $rc after $(ms_since "$t") ms$( [ $rc = 0 ] && echo ' (clean)')"
+[ $rc = 0 ] || fail "iomt-gwd exited $rc"
+t=$(date +%s%N)
+sys_stop ttp
+rc=$?
+say "iomt-ttp: exit $rc after $(ms_since "$t") ms$( [ $rc = 0 ] && echo ' (clean)')"
+[ $rc = 0 ] || fail "iomt-ttp exited $rc"
+n=$(sys_desync_slots ttp gwd)
+say "MEC slots whose stored identity the TTP holds (current or previous): $((SLOTS - n))/$SLOTS"
+[ "$n" = 0 ] || fail "$n MEC slots out of step"
+say "TTP audit log: $(sed -n 's/.*"event":"\([a-z_]*\)".*/\1/p' "$D/ttp/audit.log" | sort | uniq -c |
+	awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"
+
+printf '\n'
+if [ ${#failures[@]} = 0 ]; then
+	printf 'RESULT: OK: %d devices, %d agreements, keys equal at device, MEC and TTP, every identity rotated, no errors, clean shutdown (%d s)\n' \
+		"$NDEV" "$want" "$(($(ms_since "$T_START") / 1000))"
+	exit 0
+fi
+printf 'RESULT: FAILED (%d problem(s)):\n' "${#failures[@]}"
+printf '  - %s\n' "${failures[@]}"
+SYS_KEEP=1
+printf 'logs kept in %s\n' "$D"
+exit 1
