@@ -32,20 +32,6 @@ static int wants_help(int argc, char **argv)
 	return 0;
 }
 
-static int setup_logging(const struct ttp_cfg *cfg)
-{
-	int r;
-
-	rt_log_set_level((enum rt_log_level)cfg->log_level);
-	rt_log_set_json(cfg->log_json);
-	if (!cfg->log_file[0])
-		return 0;
-	r = rt_log_set_file(cfg->log_file);
-	if (r)
-		fprintf(stderr, "iomt-ttp: log_file %s: %s\n", cfg->log_file, strerror(-r));
-	return r;
-}
-
 static int run_daemon(int argc, char **argv)
 {
 	static struct ttp_daemon d;
@@ -63,7 +49,7 @@ static int run_daemon(int argc, char **argv)
 			fputs(more_help, stdout);
 		return 0;
 	}
-	if (setup_logging(&d.cfg))
+	if (rt_log_setup(d.cfg.log_level, d.cfg.log_json, d.cfg.log_file))
 		return 1;
 	r = ttp_daemon_init(&d);
 	rc = r ? 1 : ttp_daemon_run(&d);

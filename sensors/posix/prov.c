@@ -9,20 +9,10 @@
 #include "ct.h"
 #include "lib/rt_log.h"
 #include "lib/rt_recfile.h"
+#include "hex.h"
 #include "prov.h"
 
 enum { HEX16_LEN = 2 * IOMT_S2_ID_LEN };
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* The next word of *cur (spaces/tabs between words): its start and length. */
 static size_t next_word(const char **cur, const char **word)
@@ -59,14 +49,9 @@ static int field(const char **cur, const char *key, uint8_t out[IOMT_S2_ID_LEN],
 		snprintf(err, errlen, "%s: %zu hex digits, need %d", key, n, HEX16_LEN);
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		int v = hex_digit(w[i]);
-
-		if (v < 0) {
-			snprintf(err, errlen, "%s: not a hex digit at position %zu", key, i + 1);
-			return -1;
-		}
-		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | v : v << 4);
+	if (iomt_hex_decode(w, n, out, HEX16_LEN / 2, &i)) {
+		snprintf(err, errlen, "%s: not a hex digit at position %zu", key, i);
+		return -1;
 	}
 	return 0;
 }

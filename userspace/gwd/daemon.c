@@ -26,20 +26,6 @@ struct gwd {
 	int engine_open;	/* what teardown() must undo */
 };
 
-static int setup_log(const struct gwd_cfg *cfg)
-{
-	int r;
-
-	rt_log_set_level((enum rt_log_level)cfg->log_level);
-	rt_log_set_json(cfg->log_json);
-	if (!cfg->log_file[0])
-		return 0;
-	r = rt_log_set_file(cfg->log_file);
-	if (r)
-		fprintf(stderr, "iomt-gwd: log_file %s: %s\n", cfg->log_file, strerror(-r));
-	return r;
-}
-
 /* Everything that needs root or the files, before privileges go. */
 static int setup(struct gwd *g)
 {
@@ -124,7 +110,7 @@ int gwd_daemon_main(int argc, char *const argv[])
 		fprintf(stderr, "iomt-gwd: %s\n", err);
 	if (r)
 		return r < 0 ? 2 : 0;
-	if (setup_log(&g.cfg) || gwd_hook_init())
+	if (rt_log_setup(g.cfg.log_level, g.cfg.log_json, g.cfg.log_file) || gwd_hook_init())
 		return 1;
 	g.sigfd = rt_daemon_signals();
 	if (g.sigfd < 0)

@@ -13,6 +13,7 @@
 #include "ct.h"
 #include "lib/rt_recfile.h"
 #include "pool.h"
+#include "hex.h"
 #include "provision.h"
 #include "secmem.h"
 
@@ -52,17 +53,6 @@ static int fail(struct prov *p, unsigned line, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly 32 hex digits into 16 bytes; the value is never echoed. */
 static int parse_hex16(struct prov *p, unsigned line, const char *name, const char *s, size_t len,
 		       uint8_t out[16])
@@ -70,14 +60,10 @@ static int parse_hex16(struct prov *p, unsigned line, const char *name, const ch
 	if (len != HEX_LEN)
 		return fail(p, line, "%s: expected %d hex digits, got %zu characters", name, HEX_LEN,
 			    len);
-	for (size_t i = 0; i < HEX_LEN; i += 2) {
-		int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+	size_t bad = 0;
 
-		if (hi < 0 || lo < 0)
-			return fail(p, line, "%s: character %zu is not a hex digit", name,
-				    i + (hi < 0 ? 1 : 2));
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
+	if (iomt_hex_decode(s, len, out, HEX_LEN / 2, &bad))
+		return fail(p, line, "%s: character %zu is not a hex digit", name, bad);
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 #include "ct.h"
 #include "ecies.h"
 #include "iomt_err.h"
+#include "ecqv.h"
 #include "rt_rng.h"
 #include "sp800_185.h"
 
@@ -47,24 +48,13 @@ static const char ecies_custom[] = "iomt/ecies";
  */
 static EVP_PKEY *(*ecies_eph_hook)(void);
 
-static int pkey_is_p256(const EVP_PKEY *k)
-{
-	char name[64];
-	size_t len;
-
-	return k && EVP_PKEY_is_a(k, "EC") &&
-	       EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, name,
-					      sizeof(name), &len) &&
-	       OBJ_sn2nid(name) == NID_X9_62_prime256v1;
-}
-
 /* The key's public point, compressed, whatever form the key keeps it in. */
 static int pub33(const EVP_PKEY *k, uint8_t out[ECIES_POINT_LEN])
 {
 	uint8_t buf[ECIES_UNCOMPRESSED_LEN];
 	size_t len;
 
-	if (!pkey_is_p256(k) ||
+	if (!ecqv_pkey_is_p256(k) ||
 	    !EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, buf,
 					     sizeof(buf), &len))
 		return IOMT_EINVAL;

@@ -229,7 +229,7 @@ static int formula_qu(const struct ecqv_ctx *c, EC_POINT *qu, const BIGNUM *e,
 
 /* ---- EVP_PKEY at the boundary ------------------------------------------- */
 
-static int pkey_is_p256(const EVP_PKEY *k)
+int ecqv_pkey_is_p256(const EVP_PKEY *k)
 {
 	char name[64];
 	size_t len;
@@ -246,7 +246,7 @@ static int pkey_pub(const struct ecqv_ctx *c, const EVP_PKEY *k, EC_POINT *q)
 	uint8_t buf[ECQV_UNCOMPRESSED_LEN];
 	size_t len;
 
-	if (!pkey_is_p256(k) ||
+	if (!ecqv_pkey_is_p256(k) ||
 	    !EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, buf,
 					     sizeof(buf), &len) ||
 	    !EC_POINT_oct2point(c->grp, q, buf, len, c->bn) ||
@@ -259,7 +259,7 @@ static int pkey_pub(const struct ecqv_ctx *c, const EVP_PKEY *k, EC_POINT *q)
 static int pkey_priv(const struct ecqv_ctx *c, const EVP_PKEY *k, BIGNUM **d)
 {
 	*d = NULL;
-	if (!pkey_is_p256(k) ||
+	if (!ecqv_pkey_is_p256(k) ||
 	    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, d))
 		return IOMT_EINVAL;
 	if (BN_is_zero(*d) || BN_cmp(*d, c->n) >= 0) {

@@ -62,6 +62,9 @@ struct ecqv_request {
 
 /* IOMT_EMALFORMED for a field out of range (version, curve, role,
  * attr_len, an empty window, a P_U prefix other than 02/03). */
+/* 1 if k is an EC key on P-256 (the only curve of the scheme), else 0. */
+int ecqv_pkey_is_p256(const EVP_PKEY *k);
+
 int ecqv_cert_encode(const struct ecqv_cert *cert, uint8_t out[ECQV_CERT_LEN]);
 
 /* Strict and canonical: len must be ECQV_CERT_LEN, every field valid, the

@@ -238,3 +238,17 @@ void rt_log_write(enum rt_log_level level, const char *func, int lineno, const c
 	rt_log_vwrite(level, func, lineno, fmt, ap);
 	va_end(ap);
 }
+
+int rt_log_setup(int level, int json, const char *file)
+{
+	int r;
+
+	rt_log_set_level((enum rt_log_level)level);
+	rt_log_set_json(json);
+	if (!file || !file[0])
+		return 0;
+	r = rt_log_set_file(file);
+	if (r)
+		fprintf(stderr, "%s: log_file %s: %s\n", rt_log_prog(), file, strerror(-r));
+	return r;
+}

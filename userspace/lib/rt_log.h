@@ -56,6 +56,13 @@ const char *rt_log_level_name(enum rt_log_level level);
  */
 int rt_log_set_file(const char *path);
 
+/*
+ * A daemon's logging from its configuration in one call: level, JSON lines
+ * or text, and the file ("" or NULL = stderr). On failure the reason goes to
+ * stderr ("prog: log_file PATH: ...") and -errno is returned.
+ */
+int rt_log_setup(int level, int json, const char *file);
+
 /* Reopen the current log file (after rotation); no-op for stderr. */
 int rt_log_reopen(void);
 

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* Hex text to bytes, for provisioning files and operator input. */
+#ifndef IOMT_HEX_H
+#define IOMT_HEX_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decodes exactly 2 * outlen hex digits (either case) from s[0..len).
+ * IOMT_ESIZE if len != 2 * outlen; IOMT_EMALFORMED if a character is not a
+ * hex digit, with *bad set to its 1-based position. out is written only on
+ * success, so a secret half-decoded from bad input is never left behind. */
+int iomt_hex_decode(const char *s, size_t len, uint8_t *out, size_t outlen, size_t *bad);
+
+#endif
