@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the libiomt-rt suites: a scratch directory per test. */
+/* Helpers shared by the suites that touch the OS: a scratch directory per
+ * test, small file I/O, and the path of a program built beside the suite. */
 #ifndef IOMT_RT_TEST_H
 #define IOMT_RT_TEST_H
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,27 @@ static inline long rt_test_read(const char *path, char *buf, size_t len)
 	buf[got] = '\0';
 	close(fd);
 	return (long)got;
+}
+
+/* The program prog built beside this suite: <build>/bin/prog for a suite at
+ * <build>/tests/<dir>/<suite>. 0, or -1 if /proc/self/exe is unreadable or
+ * the path does not fit in cap. */
+static inline int rt_test_bin(const char *prog, char *out, size_t cap)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	for (int up = 0; up < 3; up++) {
+		char *slash = strrchr(self, '/');
+
+		if (!slash)
+			return -1;
+		*slash = '\0';
+	}
+	return (size_t)snprintf(out, cap, "%s/bin/%s", self, prog) < cap ? 0 : -1;
 }
 
 #endif

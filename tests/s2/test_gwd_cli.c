@@ -32,17 +32,7 @@
 
 static void gwd_binary(char *out, size_t len)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	exe[n > 0 ? n : 0] = '\0';
-	for (int i = 0; i < 3; i++) {
-		char *slash = strrchr(exe, '/');
-
-		if (slash)
-			*slash = '\0';
-	}
-	if (snprintf(out, len, "%s/bin/iomt-gwd", exe) >= (int)len)
+	if (rt_test_bin("iomt-gwd", out, len))
 		out[0] = '\0';
 }
 

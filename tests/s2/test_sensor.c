@@ -273,17 +273,8 @@ FIXTURE_TEARDOWN(sensor)
 static const char *sensor_bin(void)
 {
 	static char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
-	char *slash;
 
-	ASSERT_GT(n, 0);
-	path[n] = '\0';
-	for (int i = 0; i < 3; i++) {
-		slash = strrchr(path, '/');
-		ASSERT_NONNULL(slash);
-		*slash = '\0';
-	}
-	strcat(path, "/bin/iomt-sensor");
+	ASSERT_EQ(rt_test_bin("iomt-sensor", path, sizeof(path)), 0);
 	return path;
 }
 

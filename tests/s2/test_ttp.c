@@ -84,19 +84,7 @@ FIXTURE(ttp) {
 
 static void bin_path(char *out, size_t cap)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	ASSERT_GT(n, 0);
-	self[n] = '\0';
-	/* <build>/tests/s2/test_ttp -> <build>/bin/iomt-ttp */
-	for (int up = 0; up < 3; up++) {
-		char *slash = strrchr(self, '/');
-
-		ASSERT_NONNULL(slash);
-		*slash = '\0';
-	}
-	ASSERT_LT((size_t)snprintf(out, cap, "%s/bin/iomt-ttp", self), cap);
+	ASSERT_EQ(rt_test_bin("iomt-ttp", out, cap), 0);
 }
 
 static pid_t spawn(const char *bin, const char *const *args, const char *out_path)

@@ -43,19 +43,7 @@ FIXTURE(tool) {
 
 static void tool_path(char *out, size_t cap)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	ASSERT_GT(n, 0);
-	self[n] = '\0';
-	/* <build>/tests/s2/test_user -> <build>/bin/iomt-user */
-	for (int up = 0; up < 3; up++) {
-		slash = strrchr(self, '/');
-		ASSERT_NONNULL(slash);
-		*slash = '\0';
-	}
-	ASSERT_LT((size_t)snprintf(out, cap, "%s/bin/iomt-user", self), cap);
+	ASSERT_EQ(rt_test_bin("iomt-user", out, cap), 0);
 }
 
 /* Runs iomt-user with args (NULL-terminated); stdout/stderr into self. */
