@@ -144,9 +144,11 @@ test: deps
 test-run: all lib-arm
 	@BUILD=$(BUILD) tests/run.sh $(TEST_BINS) $(TEST_SH)
 
+# Script suites get BUILD too, so the end-to-end suite drives sanitized daemons.
 check: deps
-	$(MAKE) BUILD=$(BUILD)/san SAN=1 OPT=-O1 all
-	BUILD=$(BUILD) IOMT_TEST_TIMEOUT_MULT=5 tests/run.sh $(TEST_BINS:$(BUILD)/%=$(BUILD)/san/%) $(TEST_SH)
+	$(MAKE) BUILD=$(BUILD)/san SAN=1 OPT=-O1 all lib-arm
+	BUILD=$(BUILD)/san IOMT_TEST_TIMEOUT_MULT=5 tests/run.sh \
+		$(TEST_BINS:$(BUILD)/%=$(BUILD)/san/%) $(TEST_SH)
 
 # ---- Cortex-M3 freestanding proof ------------------------------------------
 ARM_CC     = arm-none-eabi-gcc
