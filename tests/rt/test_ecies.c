@@ -14,6 +14,7 @@
 
 #include "common/testutil.h"
 #include "harness.h"
+#include "eckey.h"
 
 /*
  * Vector (docs/PROTOCOL.md §4.4): computed with Python's `cryptography`
@@ -33,40 +34,9 @@ static const char kat_box[] =
 	"822897de16786d09c83c8d28f96ba44369d3f82462904e33ca710e14b3b7b6f6"
 	"431059a2963649f3b89bd5d903770517";
 
-/* A P-256 key pair from hex scalar and compressed point; public only without d. */
-static EVP_PKEY *key_from_hex(const char *d_hex, const char *q_hex)
-{
-	uint8_t d[32], q[33];
-	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params;
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	EVP_PKEY *k = NULL;
-	BIGNUM *bn = NULL;
-
-	ASSERT_EQ(tu_hex(q_hex, q, sizeof(q)), sizeof(q));
-	ASSERT_TRUE(b && c);
-	ASSERT_TRUE(OSSL_PARAM_BLD_push_utf8_string(b, "group", "prime256v1", 0));
-	ASSERT_TRUE(OSSL_PARAM_BLD_push_octet_string(b, "pub", q, sizeof(q)));
-	if (d_hex) {
-		ASSERT_EQ(tu_hex(d_hex, d, sizeof(d)), sizeof(d));
-		bn = BN_bin2bn(d, sizeof(d), NULL);
-		ASSERT_TRUE(OSSL_PARAM_BLD_push_BN(b, "priv", bn));
-	}
-	params = OSSL_PARAM_BLD_to_param(b);
-	ASSERT_NONNULL(params);
-	ASSERT_EQ(EVP_PKEY_fromdata_init(c), 1);
-	ASSERT_EQ(EVP_PKEY_fromdata(c, &k, d_hex ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-				    params), 1);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(b);
-	EVP_PKEY_CTX_free(c);
-	BN_free(bn);
-	return k;
-}
-
 static EVP_PKEY *kat_eph(void)
 {
-	return key_from_hex(kat_e, kat_E);
+	return tu_ec_key(kat_e, kat_E);
 }
 
 static EVP_PKEY *p256_new(void)
@@ -79,7 +49,7 @@ static EVP_PKEY *p256_new(void)
 
 TEST(known_answer)
 {
-	EVP_PKEY *priv = key_from_hex(kat_d_r, kat_q_r), *pub = key_from_hex(NULL, kat_q_r);
+	EVP_PKEY *priv = tu_ec_key(kat_d_r, kat_q_r), *pub = tu_ec_key(NULL, kat_q_r);
 	size_t ptlen = sizeof(kat_pt) - 1;
 	uint8_t want[sizeof(kat_pt) - 1 + ECIES_OVERHEAD], box[sizeof(want)], pt[sizeof(kat_pt)];
 
@@ -218,7 +188,7 @@ TEST(keys_of_the_wrong_kind)
 {
 	EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	EVP_PKEY *x25519 = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
-	EVP_PKEY *pub = key_from_hex(NULL, kat_q_r);
+	EVP_PKEY *pub = tu_ec_key(NULL, kat_q_r);
 	uint8_t pt[4] = "abc", box[sizeof(pt) + ECIES_OVERHEAD], out[4];
 
 	ASSERT_TRUE(p384 && x25519);

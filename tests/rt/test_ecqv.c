@@ -14,6 +14,7 @@
 
 #include "common/testutil.h"
 #include "harness.h"
+#include "eckey.h"
 
 enum {
 	NOT_BEFORE = 1767225600,	/* 2026-01-01T00:00:00Z */
@@ -39,21 +40,6 @@ static void make_template(struct ecqv_cert *c, const char *subject, uint8_t role
 	memcpy(c->attr, attr, sizeof(attr) - 1);
 	c->not_before = NOT_BEFORE;
 	c->not_after = NOT_AFTER;
-}
-
-/* A relying party gets the CA key from a file: public only. */
-static EVP_PKEY *pub_only(const EVP_PKEY *k)
-{
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	EVP_PKEY *pub = NULL;
-	int len = i2d_PUBKEY(k, &der);
-
-	p = der;
-	if (len > 0)
-		pub = d2i_PUBKEY(NULL, &p, len);
-	OPENSSL_free(der);
-	return pub;
 }
 
 /* A P-256 key pair from a fixed scalar (the KAT's d_CA). */
@@ -146,7 +132,7 @@ FIXTURE_SETUP(ecqv)
 {
 	self->ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	ASSERT_NONNULL(self->ca);
-	self->ca_pub = pub_only(self->ca);
+	self->ca_pub = tu_pub_only(self->ca);
 	ASSERT_NONNULL(self->ca_pub);
 	ASSERT_EQ(ecqv_request_new(&self->req), 0);
 	make_template(&self->cert, "patient-00000042", ECQV_ROLE_PATIENT);

@@ -17,6 +17,7 @@
 #include "common/testutil.h"
 #include "ct.h"
 #include "harness.h"
+#include "eckey.h"
 #include "iomt_err.h"
 
 enum {
@@ -51,36 +52,6 @@ static const char kat_sig[] =
 
 enum { KAT_BODY_LEN = 179, KAT_REQ_LEN = 250 };
 
-static EVP_PKEY *key_from_hex(const char *d_hex, const char *q_hex)
-{
-	uint8_t d[32], q[33];
-	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params;
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	EVP_PKEY *k = NULL;
-	BIGNUM *bn = NULL;
-
-	ASSERT_EQ(tu_hex(q_hex, q, sizeof(q)), sizeof(q));
-	ASSERT_TRUE(b && c);
-	ASSERT_TRUE(OSSL_PARAM_BLD_push_utf8_string(b, "group", "prime256v1", 0));
-	ASSERT_TRUE(OSSL_PARAM_BLD_push_octet_string(b, "pub", q, sizeof(q)));
-	if (d_hex) {
-		ASSERT_EQ(tu_hex(d_hex, d, sizeof(d)), sizeof(d));
-		bn = BN_bin2bn(d, sizeof(d), NULL);
-		ASSERT_TRUE(OSSL_PARAM_BLD_push_BN(b, "priv", bn));
-	}
-	params = OSSL_PARAM_BLD_to_param(b);
-	ASSERT_NONNULL(params);
-	ASSERT_EQ(EVP_PKEY_fromdata_init(c), 1);
-	ASSERT_EQ(EVP_PKEY_fromdata(c, &k, d_hex ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-				    params), 1);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(b);
-	EVP_PKEY_CTX_free(c);
-	BN_free(bn);
-	return k;
-}
-
 static void kat_cert(struct ecqv_cert *cert)
 {
 	uint8_t body[KAT_BODY_LEN];
@@ -105,20 +76,6 @@ FIXTURE(user) {
 	size_t req_len;
 };
 
-static EVP_PKEY *pub_only(const EVP_PKEY *k)
-{
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	EVP_PKEY *pub = NULL;
-	int len = i2d_PUBKEY(k, &der);
-
-	p = der;
-	if (len > 0)
-		pub = d2i_PUBKEY(NULL, &p, len);
-	OPENSSL_free(der);
-	return pub;
-}
-
 static void register_user(EVP_PKEY *ca, EVP_PKEY *ca_pub, struct ecqv_cert *cert,
 			  EVP_PKEY **key)
 {
@@ -141,7 +98,7 @@ FIXTURE_SETUP(user)
 {
 	self->ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	ASSERT_NONNULL(self->ca);
-	self->ca_pub = pub_only(self->ca);
+	self->ca_pub = tu_pub_only(self->ca);
 	ASSERT_NONNULL(self->ca_pub);
 	register_user(self->ca, self->ca_pub, &self->cert, &self->key);
 	ASSERT_EQ(ecqv_public_from_cert(&self->cert, self->ca_pub, NOW, &self->pub), 0);
@@ -163,8 +120,8 @@ FIXTURE_TEARDOWN(user)
 
 TEST(request_encoding_vector)
 {
-	EVP_PKEY *key = key_from_hex(kat_d_u, kat_q_u), *q_u = key_from_hex(NULL, kat_q_u);
-	EVP_PKEY *ca_pub = key_from_hex(NULL, kat_q_ca);
+	EVP_PKEY *key = tu_ec_key(kat_d_u, kat_q_u), *q_u = tu_ec_key(NULL, kat_q_u);
+	EVP_PKEY *ca_pub = tu_ec_key(NULL, kat_q_ca);
 	uint8_t want[KAT_BODY_LEN], nonce[S2_NONCE_LEN], out[S2_ANALYSIS_REQ_MAX];
 	struct ecqv_cert cert;
 	struct s2_analysis_req q;
@@ -193,7 +150,7 @@ TEST(request_encoding_vector)
 
 TEST(request_signed_elsewhere_verifies)
 {
-	EVP_PKEY *ca_pub = key_from_hex(NULL, kat_q_ca);
+	EVP_PKEY *ca_pub = tu_ec_key(NULL, kat_q_ca);
 	uint8_t req[KAT_REQ_LEN], nonce[S2_NONCE_LEN];
 	struct ecqv_cert cert;
 	struct s2_analysis_req q;
