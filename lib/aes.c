@@ -352,7 +352,9 @@ int iomt_aes128_init(struct iomt_aes128 *ctx, const uint8_t key[16])
 
 	if (!ctx || !key)
 		return IOMT_EINVAL;
-	ctx->sliced = 0;
+	/* A reused context keeps nothing of its previous key, whichever
+	 * implementation (sliced, bytes or AES-NI) filled it last. */
+	iomt_wipe(ctx, sizeof(*ctx));
 #ifdef IOMT_X86
 	if (iomt_aes_hw_active()) {
 		iomt_aes128_expand_aesni(key, ctx->rk);
