@@ -2,6 +2,15 @@
 #include "wire.h"
 #include "bytes.h"
 #include "iomt_err.h"
+#include "kdc.h"
+
+_Static_assert((int)IOMT_WIRE_KDC_AS_REQ_LEN == (int)IOMT_KDC_AS_REQ_LEN &&
+	       (int)IOMT_WIRE_KDC_AS_REP_LEN == (int)IOMT_KDC_AS_REP_LEN &&
+	       (int)IOMT_WIRE_KDC_TGS_REQ_LEN == (int)IOMT_KDC_TGS_REQ_LEN &&
+	       (int)IOMT_WIRE_KDC_TGS_REP_LEN == (int)IOMT_KDC_TGS_REP_LEN &&
+	       (int)IOMT_WIRE_KDC_AP_REQ_LEN == (int)IOMT_KDC_AP_REQ_LEN &&
+	       (int)IOMT_WIRE_KDC_AP_REP_LEN == (int)IOMT_KDC_AP_REP_LEN &&
+	       (int)IOMT_WIRE_KDC_ERR_LEN == (int)IOMT_KDC_ERR_LEN, "KDC payload sizes");
 
 size_t iomt_wire_fixed_len(uint8_t type)
 {
@@ -13,6 +22,13 @@ size_t iomt_wire_fixed_len(uint8_t type)
 	case IOMT_MSG_S2_M3: return IOMT_WIRE_S2_M3_LEN;
 	case IOMT_MSG_S2_LINK_ERR: return IOMT_WIRE_S2_LINK_ERR_LEN;
 	case IOMT_MSG_S2_USER_ERR: return IOMT_WIRE_S2_USER_ERR_LEN;
+	case IOMT_MSG_KDC_AS_REQ: return IOMT_WIRE_KDC_AS_REQ_LEN;
+	case IOMT_MSG_KDC_AS_REP: return IOMT_WIRE_KDC_AS_REP_LEN;
+	case IOMT_MSG_KDC_TGS_REQ: return IOMT_WIRE_KDC_TGS_REQ_LEN;
+	case IOMT_MSG_KDC_TGS_REP: return IOMT_WIRE_KDC_TGS_REP_LEN;
+	case IOMT_MSG_KDC_AP_REQ: return IOMT_WIRE_KDC_AP_REQ_LEN;
+	case IOMT_MSG_KDC_AP_REP: return IOMT_WIRE_KDC_AP_REP_LEN;
+	case IOMT_MSG_KDC_ERR: return IOMT_WIRE_KDC_ERR_LEN;
 	case IOMT_MSG_S2_ANALYSIS_REQ:
 	case IOMT_MSG_S2_ANALYSIS_RESP:
 		return 0;

@@ -7,7 +7,7 @@
  *
  * A datagram holds exactly one frame; a stream is a sequence of frames.
  * Fixed-size message types must carry exactly their size. Byte layouts and
- * the meaning of each type: docs/PROTOCOL.md §3.
+ * the meaning of each type: docs/PROTOCOL.md §3 (KDC types: §5).
  */
 #ifndef IOMT_WIRE_H
 #define IOMT_WIRE_H
@@ -36,6 +36,14 @@ enum iomt_msg_type {
 	IOMT_MSG_S2_ANALYSIS_REQ = 0x10,
 	IOMT_MSG_S2_ANALYSIS_RESP = 0x11,
 	IOMT_MSG_S2_USER_ERR = 0x12,  /* code (1) */
+	/* platform key management (lib/kdc.h), client <-> KDC and service (UDP) */
+	IOMT_MSG_KDC_AS_REQ = 0x20,
+	IOMT_MSG_KDC_AS_REP = 0x21,
+	IOMT_MSG_KDC_TGS_REQ = 0x22,
+	IOMT_MSG_KDC_TGS_REP = 0x23,
+	IOMT_MSG_KDC_AP_REQ = 0x24,
+	IOMT_MSG_KDC_AP_REP = 0x25,
+	IOMT_MSG_KDC_ERR = 0x26,      /* code (1) || ref (8) || server time (8) */
 };
 
 /* Sizes of the fixed-size payloads. */
@@ -47,6 +55,14 @@ enum {
 	IOMT_WIRE_S2_M3_LEN = 4 + 64 + 24,
 	IOMT_WIRE_S2_LINK_ERR_LEN = 5,
 	IOMT_WIRE_S2_USER_ERR_LEN = 1,
+	/* equal to lib/kdc.h's IOMT_KDC_*_LEN (checked by lib/wire.c) */
+	IOMT_WIRE_KDC_AS_REQ_LEN = 65,
+	IOMT_WIRE_KDC_AS_REP_LEN = 167,
+	IOMT_WIRE_KDC_TGS_REQ_LEN = 187,
+	IOMT_WIRE_KDC_TGS_REP_LEN = 167,
+	IOMT_WIRE_KDC_AP_REQ_LEN = 163,
+	IOMT_WIRE_KDC_AP_REP_LEN = 37,
+	IOMT_WIRE_KDC_ERR_LEN = 17,
 };
 
 /* Error codes carried by DEV_ERR, LINK_ERR and USER_ERR. They say what was

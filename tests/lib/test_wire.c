@@ -4,6 +4,7 @@
 #include "harness.h"
 #include "testutil.h"
 #include "wire.h"
+#include "kdc.h"
 #include "s2_ida.h"
 #include "iomt_err.h"
 #include "ct.h"
@@ -18,7 +19,10 @@ static size_t frame(uint8_t *buf, uint8_t type, size_t plen, uint8_t fill)
 TEST(datagram_exact_sizes)
 {
 	static const uint8_t types[] = { IOMT_MSG_S2_M1, IOMT_MSG_S2_M4, IOMT_MSG_S2_DEV_ERR,
-					 IOMT_MSG_S2_M2, IOMT_MSG_S2_M3, IOMT_MSG_S2_LINK_ERR };
+					 IOMT_MSG_S2_M2, IOMT_MSG_S2_M3, IOMT_MSG_S2_LINK_ERR,
+					 IOMT_MSG_KDC_AS_REQ, IOMT_MSG_KDC_AS_REP,
+					 IOMT_MSG_KDC_TGS_REQ, IOMT_MSG_KDC_TGS_REP,
+					 IOMT_MSG_KDC_AP_REQ, IOMT_MSG_KDC_AP_REP, IOMT_MSG_KDC_ERR };
 	uint8_t buf[300], type;
 	const uint8_t *p;
 	size_t plen;
@@ -44,6 +48,48 @@ TEST(datagram_exact_sizes)
 	ASSERT_EQ(iomt_wire_fixed_len(IOMT_MSG_S2_M2), 132);
 	ASSERT_EQ(iomt_wire_fixed_len(IOMT_MSG_S2_M3), 92);
 	ASSERT_EQ(iomt_wire_fixed_len(IOMT_MSG_S2_M4), 48);
+}
+
+/* The KDC's types (lib/kdc.h, docs/PROTOCOL.md §5): fixed sizes equal to the
+ * library's, 0x20..0x26 and no other type in that range. */
+TEST(kdc_types_fixed_sizes)
+{
+	static const struct { uint8_t type; size_t len, kdc; } t[] = {
+		{ IOMT_MSG_KDC_AS_REQ, IOMT_WIRE_KDC_AS_REQ_LEN, IOMT_KDC_AS_REQ_LEN },
+		{ IOMT_MSG_KDC_AS_REP, IOMT_WIRE_KDC_AS_REP_LEN, IOMT_KDC_AS_REP_LEN },
+		{ IOMT_MSG_KDC_TGS_REQ, IOMT_WIRE_KDC_TGS_REQ_LEN, IOMT_KDC_TGS_REQ_LEN },
+		{ IOMT_MSG_KDC_TGS_REP, IOMT_WIRE_KDC_TGS_REP_LEN, IOMT_KDC_TGS_REP_LEN },
+		{ IOMT_MSG_KDC_AP_REQ, IOMT_WIRE_KDC_AP_REQ_LEN, IOMT_KDC_AP_REQ_LEN },
+		{ IOMT_MSG_KDC_AP_REP, IOMT_WIRE_KDC_AP_REP_LEN, IOMT_KDC_AP_REP_LEN },
+		{ IOMT_MSG_KDC_ERR, IOMT_WIRE_KDC_ERR_LEN, IOMT_KDC_ERR_LEN },
+	};
+	static const size_t want[] = { 65, 167, 187, 167, 163, 37, 17 };
+	uint8_t buf[400], type;
+	const uint8_t *p;
+	size_t plen, flen, n = 0;
+
+	for (size_t i = 0; i < 7; i++) {
+		ASSERT_EQ(t[i].type, 0x20 + i);
+		ASSERT_EQ(t[i].len, want[i]);
+		ASSERT_EQ(t[i].kdc, want[i]);
+		ASSERT_EQ(iomt_wire_fixed_len(t[i].type), want[i]);
+	}
+	ASSERT_EQ(iomt_wire_fixed_len(0x1f), (size_t)-1);
+	ASSERT_EQ(iomt_wire_fixed_len(0x27), (size_t)-1);
+	/* A stream: AS_REQ then ERR, cut anywhere inside the first frame. */
+	n = frame(buf, IOMT_MSG_KDC_AS_REQ, 65, 1);
+	n += frame(buf + n, IOMT_MSG_KDC_ERR, 17, 2);
+	for (size_t cut = 0; cut < 69; cut++)
+		ASSERT_EQ(iomt_wire_next(buf, cut, &type, &p, &plen, &flen), IOMT_EPARTIAL);
+	ASSERT_EQ(iomt_wire_next(buf, n, &type, &p, &plen, &flen), IOMT_OK);
+	ASSERT_EQ(type, IOMT_MSG_KDC_AS_REQ);
+	ASSERT_EQ(flen, 69);
+	ASSERT_EQ(iomt_wire_next(buf + flen, n - flen, &type, &p, &plen, &flen), IOMT_OK);
+	ASSERT_EQ(type, IOMT_MSG_KDC_ERR);
+	ASSERT_EQ(plen, 17);
+	/* An AS_REP announced with a TGS_REQ's size: refused from the header. */
+	iomt_wire_put_hdr(buf, IOMT_MSG_KDC_AS_REP, 187);
+	ASSERT_EQ(iomt_wire_next(buf, 4, &type, &p, &plen, &flen), IOMT_ESIZE);
 }
 
 TEST(datagram_rejects_garbage)
