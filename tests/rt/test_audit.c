@@ -2,7 +2,9 @@
 /* rt_audit: fsync'ed JSON-lines records, escaped and never cut. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "harness.h"
 #include "lib/rt_audit.h"
@@ -161,4 +163,176 @@ TEST_F(audit, threads_write_whole_records)
 	for (p = records(self); *p; p = strchr(p, '\n') + 1, lines++)
 		ASSERT_EQ(strncmp(p, prefix, strlen(prefix)), 0);
 	ASSERT_EQ(lines, THREADS * RECORDS);
+}
+
+/* ---- group commit: rt_audit_append + rt_audit_flush ---- */
+
+TEST_F(audit, appended_records_reach_the_file_only_on_flush)
+{
+	ASSERT_EQ(rt_audit_open(self->path), 0);
+	ASSERT_EQ(rt_audit_flush(), 0);                 /* nothing pending: no-op */
+	ASSERT_EQ(rt_audit_append("as_issue", "client", "s1", NULL), 0);
+	ASSERT_EQ(rt_audit_append("as_deny", "code", "revoked", "peer", "[::1]:9", NULL), 0);
+	ASSERT_GT(rt_audit_pending(), 0);
+	ASSERT_STREQ(records(self), "");
+	/* A direct record goes ahead of the buffered ones. */
+	ASSERT_EQ(rt_audit_write("admin", NULL), 0);
+	ASSERT_EQ(rt_audit_flush(), 0);
+	ASSERT_EQ(rt_audit_pending(), 0);
+	ASSERT_STREQ(records(self),
+		     "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"admin\"}\n"
+		     "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"as_issue\",\"client\":\"s1\"}\n"
+		     "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"as_deny\",\"code\":\"revoked\","
+		     "\"peer\":\"[::1]:9\"}\n");
+}
+
+TEST_F(audit, a_big_batch_and_big_records_are_whole)
+{
+	enum { N = 20000, BIG = 50000 };
+	char *big = malloc(BIG + 1), n[16];
+	const char *p;
+	int lines = 0;
+
+	ASSERT_NONNULL(big);
+	memset(big, 'x', BIG);
+	big[BIG] = 0;
+	ASSERT_EQ(rt_audit_open(self->path), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(n, sizeof(n), "%d", i);
+		ASSERT_EQ(rt_audit_append("tick", "n", n, NULL), 0);
+	}
+	ASSERT_EQ(rt_audit_append("evidence", "blob", big, NULL), 0);
+	ASSERT_EQ(rt_audit_flush(), 0);
+	free(big);
+	{
+		static char all[4 << 20];
+		long len = rt_test_read(self->path, all, sizeof(all));
+
+		ASSERT_GT(len, BIG);
+		for (p = all; *p; p = strchr(p, '\n') + 1, lines++)
+			ASSERT_NONNULL(strchr(p, '\n'));
+		ASSERT_EQ(lines, N + 1);
+		ASSERT_NONNULL(strstr(all, "\"n\":\"19999\"}\n{"));
+		ASSERT_STREQ(all + len - 4, "x\"}\n");
+	}
+}
+
+TEST_F(audit, append_errors_buffer_nothing)
+{
+	ASSERT_EQ(rt_audit_append("early", NULL), -EBADF);
+	ASSERT_EQ(rt_audit_open(self->path), 0);
+	ASSERT_EQ(rt_audit_append("odd", "key", NULL), -EINVAL);
+	ASSERT_EQ(rt_audit_append(NULL, NULL), -EINVAL);
+	ASSERT_EQ(rt_audit_pending(), 0);
+	ASSERT_EQ(rt_audit_append("kept", NULL), 0);
+	ASSERT_EQ(rt_audit_append("bad", "k", NULL), -EINVAL);
+	ASSERT_EQ(rt_audit_flush(), 0);
+	ASSERT_STREQ(records(self), "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"kept\"}\n");
+	ASSERT_GT(rt_test_read(self->log, self->buf, sizeof(self->buf)), 0);
+	ASSERT_NONNULL(strstr(self->buf, "audit record 'early' not buffered: Bad file descriptor"));
+}
+
+TEST_F(audit, discard_drops_the_batch)
+{
+	ASSERT_EQ(rt_audit_open(self->path), 0);
+	ASSERT_EQ(rt_audit_append("lost", NULL), 0);
+	rt_audit_discard();
+	ASSERT_EQ(rt_audit_pending(), 0);
+	ASSERT_EQ(rt_audit_append("kept", NULL), 0);
+	ASSERT_EQ(rt_audit_flush(), 0);
+	ASSERT_STREQ(records(self), "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"kept\"}\n");
+	/* Close drops what was not flushed. */
+	ASSERT_EQ(rt_audit_append("unflushed", NULL), 0);
+	rt_audit_close();
+	ASSERT_EQ(rt_audit_pending(), 0);
+	ASSERT_EQ(rt_audit_flush(), 0);
+}
+
+TEST_F(audit, a_failed_flush_is_reported_and_drops_the_batch)
+{
+	/* /dev/full takes the open and refuses every write with ENOSPC. */
+	ASSERT_EQ(rt_audit_open("/dev/full"), 0);
+	ASSERT_EQ(rt_audit_append("as_issue", "client", "s1", NULL), 0);
+	ASSERT_EQ(rt_audit_flush(), -ENOSPC);
+	ASSERT_EQ(rt_audit_pending(), 0);
+	ASSERT_GT(rt_test_read(self->log, self->buf, sizeof(self->buf)), 0);
+	ASSERT_NONNULL(strstr(self->buf, "records not written: No space left on device"));
+}
+
+TEST_F(audit, a_failed_flush_leaves_no_half_record)
+{
+	struct stat st;
+	char *big = malloc(1 << 20);
+
+	ASSERT_NONNULL(big);
+	memset(big, 'y', (1 << 20) - 1);
+	big[(1 << 20) - 1] = 0;
+	ASSERT_EQ(rt_audit_open(self->path), 0);
+	ASSERT_EQ(rt_audit_write("before", NULL), 0);
+	ASSERT_EQ(stat(self->path, &st), 0);
+	/* A file size limit below the batch: write stops part-way (EFBIG). */
+	{
+		struct rlimit rl;
+
+		signal(SIGXFSZ, SIG_IGN);
+		ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &rl), 0);
+		rl.rlim_cur = (rlim_t)st.st_size + 4096;
+		ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	}
+	ASSERT_EQ(rt_audit_append("huge", "blob", big, NULL), 0);
+	ASSERT_EQ(rt_audit_flush(), -EFBIG);
+	free(big);
+	ASSERT_STREQ(records(self), "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"before\"}\n");
+}
+
+TEST_F(audit, detached_batches_commit_in_order_while_appends_go_on)
+{
+	struct rt_audit_batch *a, *b, *none;
+
+	ASSERT_EQ(rt_audit_open(self->path), 0);
+	ASSERT_EQ(rt_audit_detach(&none), 0);
+	ASSERT_NULL(none);                              /* nothing pending */
+	ASSERT_EQ(rt_audit_commit(none), 0);
+	ASSERT_EQ(rt_audit_append("one", NULL), 0);
+	ASSERT_EQ(rt_audit_detach(&a), 0);
+	ASSERT_NONNULL(a);
+	ASSERT_EQ(rt_audit_pending(), 0);
+	ASSERT_EQ(rt_audit_append("two", NULL), 0);     /* a new batch at once */
+	ASSERT_EQ(rt_audit_detach(&b), 0);
+	ASSERT_EQ(rt_audit_append("three", NULL), 0);
+	ASSERT_STREQ(records(self), "");
+	ASSERT_EQ(rt_audit_commit(a), 0);
+	ASSERT_STREQ(records(self), "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"one\"}\n");
+	ASSERT_EQ(rt_audit_commit(b), 0);
+	ASSERT_EQ(rt_audit_flush(), 0);
+	ASSERT_STREQ(records(self), "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"one\"}\n"
+				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"two\"}\n"
+				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"three\"}\n");
+}
+
+static void *commit_later(void *arg)
+{
+	return (void *)(intptr_t)rt_audit_commit(arg);
+}
+
+TEST_F(audit, a_commit_waits_for_the_batches_before_it)
+{
+	struct rt_audit_batch *a, *b;
+	pthread_t th;
+	void *res;
+
+	ASSERT_EQ(rt_audit_open(self->path), 0);
+	ASSERT_EQ(rt_audit_append("first", NULL), 0);
+	ASSERT_EQ(rt_audit_detach(&a), 0);
+	ASSERT_EQ(rt_audit_append("second", NULL), 0);
+	ASSERT_EQ(rt_audit_detach(&b), 0);
+	/* b's commit starts first, in another thread, and must wait for a. */
+	ASSERT_EQ(pthread_create(&th, NULL, commit_later, b), 0);
+	usleep(50000);
+	ASSERT_STREQ(records(self), "");
+	ASSERT_EQ(rt_audit_commit(a), 0);
+	pthread_join(th, &res);
+	ASSERT_NULL(res);
+	ASSERT_STREQ(records(self), "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"first\"}\n"
+				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"second\"}\n");
 }

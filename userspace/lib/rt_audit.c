@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rt_audit.h"
@@ -16,6 +17,30 @@ enum { AUDIT_STACK_BUF = 1024 };
 
 static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
 static int audit_fd = -1;
+
+/* The group-commit state. Records are appended to cur under audit_lock;
+ * rt_audit_detach() takes cur away as a numbered batch, and commits (write
+ * + fdatasync) run in that order under commit_lock, outside audit_lock, so
+ * appends for the next batch go on while one is synced. Buffers are
+ * recycled: they grow to the largest batch and stay (no allocation per
+ * record). Lock order: commit_lock, then audit_lock. */
+struct rt_audit_batch {
+	char *buf;
+	size_t len, cap;
+	uint64_t seq;
+	struct rt_audit_batch *next;    /* spare list */
+};
+
+static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t commit_turn = PTHREAD_COND_INITIALIZER;
+
+static struct {
+	struct rt_audit_batch *cur, *spare;
+	uint64_t next_seq;              /* last seq handed out (audit_lock) */
+	uint64_t done_seq;              /* last seq committed (commit_lock) */
+	time_t sec;                     /* second the cached date prefix is for */
+	char date[24];                  /* "2025-01-31T12:00:00" */
+} pend;
 
 /* A new file's directory entry is durable only once its directory is synced. */
 static int sync_parent_dir(const char *path)
@@ -70,21 +95,40 @@ int rt_audit_open(const char *path)
 		rt_err("audit log %s: %s", path, strerror(-fd));
 		return fd;
 	}
+	pthread_mutex_lock(&commit_lock);
 	pthread_mutex_lock(&audit_lock);
 	if (audit_fd >= 0)
 		close(audit_fd);
 	audit_fd = fd;
 	pthread_mutex_unlock(&audit_lock);
+	pthread_mutex_unlock(&commit_lock);
 	return 0;
+}
+
+static void batch_free(struct rt_audit_batch *b)
+{
+	if (b)
+		free(b->buf);
+	free(b);
 }
 
 void rt_audit_close(void)
 {
+	pthread_mutex_lock(&commit_lock);
 	pthread_mutex_lock(&audit_lock);
 	if (audit_fd >= 0)
 		close(audit_fd);
 	audit_fd = -1;
+	batch_free(pend.cur);
+	pend.cur = NULL;
+	while (pend.spare) {
+		struct rt_audit_batch *b = pend.spare;
+
+		pend.spare = b->next;
+		batch_free(b);
+	}
 	pthread_mutex_unlock(&audit_lock);
+	pthread_mutex_unlock(&commit_lock);
 }
 
 /* Format the record into buf; returns its full length, or -EINVAL. */
@@ -106,7 +150,7 @@ static long format_record(char *buf, size_t cap, const char *ts, const char *eve
 	return (long)rt_json_end(&j);
 }
 
-static int write_record(int fd, const char *p, size_t n)
+static int write_record(int fd, const char *p, size_t n, int sync)
 {
 	while (n) {
 		ssize_t w = write(fd, p, n);
@@ -118,7 +162,7 @@ static int write_record(int fd, const char *p, size_t n)
 		p += w;
 		n -= (size_t)w;
 	}
-	return fsync(fd) < 0 ? -errno : 0;
+	return sync && fsync(fd) < 0 ? -errno : 0;
 }
 
 /* Called with audit_lock held. */
@@ -137,7 +181,7 @@ static int audit_locked(const char *event, va_list ap)
 		len = buf ? format_record(buf, (size_t)len + 1, ts, event, again) : -ENOMEM;
 	}
 	va_end(again);
-	err = len < 0 ? (int)len : write_record(audit_fd, buf, (size_t)len);
+	err = len < 0 ? (int)len : write_record(audit_fd, buf, (size_t)len, 1);
 	if (buf != stack)
 		free(buf);
 	return err;
@@ -149,9 +193,12 @@ int rt_audit_vwrite(const char *event, va_list ap)
 
 	if (!event)
 		return -EINVAL;
+	/* Not in the middle of a group commit: a failed one is cut back. */
+	pthread_mutex_lock(&commit_lock);
 	pthread_mutex_lock(&audit_lock);
 	err = audit_fd < 0 ? -EBADF : audit_locked(event, ap);
 	pthread_mutex_unlock(&audit_lock);
+	pthread_mutex_unlock(&commit_lock);
 	if (err)
 		rt_err("audit record '%s' not written: %s", event, strerror(-err));
 	return err;
@@ -166,4 +213,202 @@ int rt_audit_write(const char *event, ...)
 	err = rt_audit_vwrite(event, ap);
 	va_end(ap);
 	return err;
+}
+
+/* ---- group commit ---- */
+
+/* rt_log_timestamp() with the date and time of day formatted once a second:
+ * a batch of thousands of records costs one gmtime_r. */
+static void batch_timestamp(char ts[RT_LOG_TS_LEN])
+{
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* 19 characters + ".123Z" always fit RT_LOG_TS_LEN. */
+	if (now.tv_sec != pend.sec || !pend.date[0]) {
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(pend.date, sizeof(pend.date), "%Y-%m-%dT%H:%M:%S", &tm);
+		pend.sec = now.tv_sec;
+	}
+	unsigned ms = (unsigned)(now.tv_nsec / 1000000) % 1000;
+	size_t n = strlen(pend.date);
+
+	memcpy(ts, pend.date, n);
+	ts[n] = '.';
+	ts[n + 1] = (char)('0' + ms / 100);
+	ts[n + 2] = (char)('0' + ms / 10 % 10);
+	ts[n + 3] = (char)('0' + ms % 10);
+	ts[n + 4] = 'Z';
+	ts[n + 5] = '\0';
+}
+
+/* Room for need bytes in cur (created, or taken from the spares). */
+static int reserve(size_t need)
+{
+	struct rt_audit_batch *b = pend.cur;
+	size_t cap;
+	char *p;
+
+	if (need > RT_AUDIT_BUF_MAX)
+		return -ENOBUFS;
+	if (!b) {
+		b = pend.spare;
+		if (b)
+			pend.spare = b->next;
+		else if (!(b = calloc(1, sizeof(*b))))
+			return -ENOMEM;
+		b->len = 0;
+		pend.cur = b;
+	}
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64 << 10;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(b->buf, cap);
+	if (!p)
+		return -ENOMEM;
+	b->buf = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* Called with audit_lock held. */
+static int append_locked(const char *event, va_list ap)
+{
+	char ts[RT_LOG_TS_LEN];
+	struct rt_audit_batch *b;
+	size_t room;
+	long len;
+	va_list again;
+	int err = reserve((pend.cur ? pend.cur->len : 0) + AUDIT_STACK_BUF);
+
+	if (err)
+		return err;
+	b = pend.cur;
+	batch_timestamp(ts);
+	va_copy(again, ap);
+	room = b->cap - b->len;
+	len = format_record(b->buf + b->len, room, ts, event, ap);
+	if (len >= (long)room) {
+		err = reserve(b->len + (size_t)len + 1);
+		if (!err)
+			len = format_record(b->buf + b->len, (size_t)len + 1, ts, event, again);
+	}
+	va_end(again);
+	if (err || len < 0)
+		return err ? err : (int)len;
+	b->len += (size_t)len;
+	return 0;
+}
+
+int rt_audit_vappend(const char *event, va_list ap)
+{
+	int err;
+
+	if (!event)
+		return -EINVAL;
+	pthread_mutex_lock(&audit_lock);
+	err = audit_fd < 0 ? -EBADF : append_locked(event, ap);
+	pthread_mutex_unlock(&audit_lock);
+	if (err)
+		rt_err("audit record '%s' not buffered: %s", event, strerror(-err));
+	return err;
+}
+
+int rt_audit_append(const char *event, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, event);
+	err = rt_audit_vappend(event, ap);
+	va_end(ap);
+	return err;
+}
+
+int rt_audit_detach(struct rt_audit_batch **out)
+{
+	pthread_mutex_lock(&audit_lock);
+	*out = NULL;
+	if (pend.cur && pend.cur->len) {
+		*out = pend.cur;
+		pend.cur = NULL;
+		(*out)->seq = ++pend.next_seq;
+	}
+	pthread_mutex_unlock(&audit_lock);
+	return 0;
+}
+
+/* One write of the batch, then fdatasync; on failure the file is cut back
+ * to its old end, so it never ends in half a record. commit_lock held. */
+static int write_batch(const struct rt_audit_batch *b)
+{
+	off_t end;
+	int err;
+
+	if (audit_fd < 0)
+		return -EBADF;
+	end = lseek(audit_fd, 0, SEEK_END);
+	if (end < 0)
+		return -errno;
+	err = write_record(audit_fd, b->buf, b->len, 0);
+	if (!err && fdatasync(audit_fd) < 0)
+		err = -errno;
+	if (err && ftruncate(audit_fd, end) < 0)
+		rt_err("audit log: cannot cut back a failed flush: %m");
+	return err;
+}
+
+int rt_audit_commit(struct rt_audit_batch *b)
+{
+	size_t n;
+	int err;
+
+	if (!b)
+		return 0;
+	n = b->len;
+	pthread_mutex_lock(&commit_lock);
+	/* Batches reach the file in the order they were detached. */
+	while (pend.done_seq + 1 != b->seq)
+		pthread_cond_wait(&commit_turn, &commit_lock);
+	err = write_batch(b);
+	pend.done_seq = b->seq;
+	pthread_cond_broadcast(&commit_turn);
+	pthread_mutex_unlock(&commit_lock);
+	pthread_mutex_lock(&audit_lock);
+	b->len = 0;
+	b->next = pend.spare;
+	pend.spare = b;
+	pthread_mutex_unlock(&audit_lock);
+	if (err)
+		rt_err("audit log: %zu bytes of records not written: %s", n, strerror(-err));
+	return err;
+}
+
+int rt_audit_flush(void)
+{
+	struct rt_audit_batch *b;
+
+	rt_audit_detach(&b);
+	return rt_audit_commit(b);
+}
+
+size_t rt_audit_pending(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&audit_lock);
+	n = pend.cur ? pend.cur->len : 0;
+	pthread_mutex_unlock(&audit_lock);
+	return n;
+}
+
+void rt_audit_discard(void)
+{
+	pthread_mutex_lock(&audit_lock);
+	if (pend.cur)
+		pend.cur->len = 0;
+	pthread_mutex_unlock(&audit_lock);
 }
