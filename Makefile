@@ -70,15 +70,18 @@ $(LIBRT): $(RT_OBJ)
 	$(AR) rcs $@ $^
 
 # ---- userspace programs ----------------------------------------------------
-LDLIBS_RT = -lsqlite3 -lcrypto -lpthread
+LDLIBS_RT = -lsqlite3 -lcrypto -largon2 -lpthread
 BINS := $(BUILD)/bin/iomt-demo
 
 $(BUILD)/userspace/%.o: userspace/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iuserspace $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/ttp/%.o $(BUILD)/sensors/%.o: CPPFLAGS += -Iuserspace
+$(BUILD)/ttp/%.o $(BUILD)/sensors/%.o $(BUILD)/kdc/%.o: CPPFLAGS += -Iuserspace
 $(BUILD)/ttp/%.o: ttp/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/kdc/%.o: kdc/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/sensors/%.o: sensors/%.c
@@ -103,6 +106,8 @@ $(eval $(call PROG,iomt-ttp,ttp))
 $(eval $(call PROG,iomt-gwd,userspace/gwd))
 $(eval $(call PROG,iomt-sensor,sensors/posix))
 $(eval $(call PROG,iomt-user,userspace/user))
+$(eval $(call PROG,iomt-kdc,kdc))
+$(eval $(call PROG,iomt-kclient,userspace/kclient))
 
 all: $(LIBIOMT) $(LIBRT) $(BINS) tests-build
 
@@ -185,10 +190,19 @@ $(BUILD)/bench/bench_ttp: tests/bench/bench_ttp.c tests/bench/bench.h $(BENCH_TT
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(BENCH_TTP_O) $(LIBIOMT) -lcrypto
 
+# The KDC benchmark's load generator speaks our protocol and MIT Kerberos'
+# (libkrb5 from mk/bench-packages.txt, installed by `make bench` only).
+KDC_LOAD := $(BUILD)/bench/kdc_load
+$(KDC_LOAD): tests/bench/kdc_load.c tests/bench/bench.h $(LIBRT) $(LIBIOMT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iuserspace -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< \
+		$(LIBRT) $(LIBIOMT) -lkrb5 -lk5crypto -lcom_err $(LDLIBS_RT)
+
 bench: deps
+	@mk/deps.sh mk/bench-packages.txt
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: all $(BENCH_BINS)
+bench-run: all $(BENCH_BINS) $(KDC_LOAD)
 	@BUILD=$(BUILD) tests/bench/run.sh $(BUILD)/bench.tsv $(BENCH_BINS) $(BENCH_SH)
 
 # ---- run, deps, install, clean ---------------------------------------------
