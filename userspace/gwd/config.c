@@ -37,16 +37,31 @@ static const struct rt_conf_key gwd_keys[] = {
 	{ "user", RT_CONF_STRING, AT(user),
 	  .help = "drop root to this user after set-up (recommended: iomt)" },
 	{ "pidfile", RT_CONF_PATH, AT(pidfile), .help = "write and lock a pidfile here" },
+	{ "mec", RT_CONF_BOOL, AT(mec), .def = "yes",
+	  .help = "the MEC role (seed 002: needs 'state' and 'ttp'); 'no' for a gateway only" },
+	{ "gateway_key", RT_CONF_PATH, AT(gateway_key),
+	  .help = "the gateway's KDC key file: turns the gateway role (AP service) on" },
+	{ "gateway_passcode_file", RT_CONF_PATH, AT(gateway_passcode_file),
+	  .help = "passcode (first line) of a passcode-wrapped gateway_key" },
+	{ "replay_cache", RT_CONF_PATH, AT(replay_cache), .def = "/var/lib/iomt/gwd.replay",
+	  .help = "the gateway role's durable replay cache (created if absent)" },
+	{ "replay_capacity", RT_CONF_INT, AT(replay_capacity), .min = 16, .max = 1 << 22,
+	  .def = "65536", .help = "live authenticators held; when full, new ones get BUSY" },
+	{ "max_skew", RT_CONF_DURATION, AT(max_skew_ms), .min = 1000, .max = 3600000,
+	  .def = "2m", .help = "the gateway role's clock-skew window for authenticators" },
 	{ .name = NULL },
 };
 
 const struct rt_daemon_info gwd_daemon_info = {
 	.prog = "iomt-gwd",
 	.version = "0.1.0",
-	.summary = "Gateway / 5G MEC daemon: the MEC role of the seed-002 key agreement.\n"
-		   "Devices send M1 over UDP ('listen'); the daemon takes a slot of its\n"
+	.summary = "Gateway / 5G MEC daemon. Roles, on one UDP socket ('listen'):\n"
+		   "MEC (seed 002; 'mec yes'): devices send M1; the daemon takes a slot of its\n"
 		   "identity pool ('state'), asks the TTP ('ttp') and answers with M4.\n"
-		   "Create the state file first: iomt-gwd provision --pool FILE --state FILE",
+		   "Create the state file first: iomt-gwd provision --pool FILE --state FILE\n"
+		   "Gateway (seed 000; on when 'gateway_key' is set): sensors send KDC AP_REQ;\n"
+		   "the daemon verifies them in batches with its key file and a durable replay\n"
+		   "cache ('replay_cache') and answers AP_REP or KDC_ERR.",
 	.default_config = "/etc/iomt/gwd.conf",
 	.keys = gwd_keys,
 };

@@ -30,6 +30,13 @@ struct gwd_cfg {
 	int sessions_max;
 	uint64_t session_lifetime_ms;
 	uint64_t udp_rcvbuf;		/* bytes asked of SO_RCVBUF(FORCE) */
+	int mec;			/* the MEC role (seed 002) is on */
+	/* The gateway role (AP service for sensors); off while gateway_key is "". */
+	char gateway_key[PATH_MAX];
+	char gateway_passcode_file[PATH_MAX];
+	char replay_cache[PATH_MAX];
+	int replay_capacity;
+	uint64_t max_skew_ms;
 };
 
 extern const struct rt_daemon_info gwd_daemon_info;

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "engine.h"
+#include "gateway.h"
 #include "hook.h"
 #include "lib/rt_daemon.h"
 #include "lib/rt_log.h"
@@ -22,20 +23,49 @@ struct gwd {
 	struct gwd_sessions sessions;
 	struct gwd_engine engine;
 	struct gwd_mec mec;
+	struct gwd_gateway gateway;
 	int sigfd;
 	int engine_open;	/* what teardown() must undo */
+	int mec_on, gateway_on;
 };
+
+/* The MEC role: its identity pool, sessions and the engine's TTP link. */
+static int setup_mec(struct gwd *g, char *err, size_t errlen)
+{
+	if (gwd_mec_init(&g->mec, &g->pool, &g->sessions, &g->engine.tx,
+			 g->cfg.agreement_timeout_ms, (size_t)g->cfg.batch_max)) {
+		snprintf(err, errlen, "out of memory for the MEC role");
+		return -1;
+	}
+	g->mec_on = 1;
+	return gwd_engine_add_role(&g->engine, &gwd_mec_ops, &g->mec);
+}
+
+static int setup_gateway(struct gwd *g, char *err, size_t errlen)
+{
+	if (gwd_gateway_init(&g->gateway, &g->cfg, &g->engine.tx, err, errlen))
+		return -1;
+	g->gateway_on = 1;
+	return gwd_engine_add_role(&g->engine, &gwd_gateway_ops, &g->gateway);
+}
 
 /* Everything that needs root or the files, before privileges go. */
 static int setup(struct gwd *g)
 {
 	char err[512];
-	/* The link's queue holds at most two M2 frames per slot. */
-	size_t tx_cap;
+	/* The link's queue holds at most two M2 frames per slot; no MEC role,
+	 * no link. */
+	size_t tx_cap = 0;
 
-	if (gwd_pool_open(&g->pool, g->cfg.state, err, sizeof(err)))
+	if (!g->cfg.mec && !g->cfg.gateway_key[0]) {
+		snprintf(err, sizeof(err), "no role configured: set 'mec yes' (with 'state' and "
+			 "'ttp') or 'gateway_key'");
 		goto fail;
-	tx_cap = 2 * g->pool.n * (IOMT_WIRE_HDR_LEN + IOMT_WIRE_S2_M2_LEN);
+	}
+	if (g->cfg.mec && gwd_pool_open(&g->pool, g->cfg.state, err, sizeof(err)))
+		goto fail;
+	if (g->cfg.mec)
+		tx_cap = 2 * g->pool.n * (IOMT_WIRE_HDR_LEN + IOMT_WIRE_S2_M2_LEN);
 	if (gwd_sessions_init(&g->sessions, (size_t)g->cfg.sessions_max,
 			      g->cfg.session_lifetime_ms)) {
 		snprintf(err, sizeof(err), "out of memory for %d sessions", g->cfg.sessions_max);
@@ -48,12 +78,12 @@ static int setup(struct gwd *g)
 	g->engine_open = 1;
 	if (gwd_engine_open(&g->engine, &g->cfg, g->sigfd, tx_cap, err, sizeof(err)))
 		goto fail;
-	if (gwd_mec_init(&g->mec, &g->pool, &g->sessions, &g->engine.tx,
-			 g->cfg.agreement_timeout_ms, (size_t)g->cfg.batch_max)) {
-		snprintf(err, sizeof(err), "out of memory for the MEC role");
+	if (g->cfg.mec && setup_mec(g, err, sizeof(err)))
 		goto fail;
-	}
-	gwd_engine_set_role(&g->engine, &gwd_mec_ops, &g->mec);
+	if (g->cfg.gateway_key[0] && setup_gateway(g, err, sizeof(err)))
+		goto fail;
+	if (gwd_engine_ready(&g->engine, err, sizeof(err)))
+		goto fail;
 	return 0;
 fail:
 	rt_err("%s", err);
@@ -79,17 +109,27 @@ static int drop_privileges(const struct gwd_cfg *cfg)
 
 static void started(const struct gwd *g)
 {
-	char udp[80], ttp[80], met[80];
+	char udp[80], ttp[80], met[80], gw[160];
 
-	rt_info("MEC role up: %zu slots, devices on %s (UDP), TTP %s, metrics %s", g->pool.n,
-		rt_endpoint_str(&g->engine.udp.bound, udp, sizeof(udp)),
-		rt_endpoint_str(&g->cfg.ttp, ttp, sizeof(ttp)),
-		rt_endpoint_str(&g->engine.metrics_bound, met, sizeof(met)));
+	if (g->mec_on)
+		rt_info("MEC role up: %zu slots, devices on %s (UDP), TTP %s, metrics %s",
+			g->pool.n, rt_endpoint_str(&g->engine.udp.bound, udp, sizeof(udp)),
+			rt_endpoint_str(&g->cfg.ttp, ttp, sizeof(ttp)),
+			rt_endpoint_str(&g->engine.metrics_bound, met, sizeof(met)));
+	if (g->gateway_on) {
+		gwd_gateway_describe(&g->gateway, gw, sizeof(gw));
+		rt_info("%s: devices on %s (UDP), metrics %s", gw,
+			rt_endpoint_str(&g->engine.udp.bound, udp, sizeof(udp)),
+			rt_endpoint_str(&g->engine.metrics_bound, met, sizeof(met)));
+	}
 }
 
 static void teardown(struct gwd *g)
 {
-	gwd_mec_fini(&g->mec);
+	if (g->mec_on)
+		gwd_mec_fini(&g->mec);
+	if (g->gateway_on)
+		gwd_gateway_fini(&g->gateway);
 	if (g->engine_open)
 		gwd_engine_close(&g->engine);
 	gwd_sessions_free(&g->sessions);

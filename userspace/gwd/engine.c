@@ -66,19 +66,43 @@ static void tx_fatal(void *ctx, const char *why)
 		engine_stop(e, gwd_now_ms());
 }
 
-/* ---- link state changes reach the role ---- */
+/* ---- link state changes reach the roles ---- */
+
+static void roles_link(struct gwd_engine *e, int up, uint64_t now)
+{
+	for (size_t r = 0; r < e->nroles; r++)
+		e->role[r]->link(e->role_ctx[r], up, now);
+}
+
+static size_t roles_outstanding(struct gwd_engine *e)
+{
+	size_t n = 0;
+
+	for (size_t r = 0; r < e->nroles; r++)
+		n += e->role[r]->outstanding(e->role_ctx[r]);
+	return n;
+}
+
+/* The role that takes this type from this source, or -1. */
+static int role_for(const struct gwd_engine *e, enum gwd_src src, uint8_t type)
+{
+	for (size_t r = 0; r < e->nroles; r++)
+		if (e->role[r]->claims(src, type))
+			return (int)r;
+	return -1;
+}
 
 static void engine_link_down(struct gwd_engine *e, uint64_t now, const char *why)
 {
 	if (gwd_link_close(&e->link, now, why)) {
-		e->role->link(e->role_ctx, 0, now);
+		roles_link(e, 0, now);
 		gwd_udp_flush(&e->udp);
 	}
 }
 
 static void engine_link_up(struct gwd_engine *e, uint64_t now)
 {
-	e->role->link(e->role_ctx, 1, now);
+	roles_link(e, 1, now);
 }
 
 /* Sends what the role queued: datagrams in one sendmmsg, M2s in one write. */
@@ -87,19 +111,31 @@ static void engine_flush(struct gwd_engine *e, uint64_t now)
 	int r;
 
 	gwd_udp_flush(&e->udp);
-	if (!gwd_link_is_up(&e->link) || !e->link.tx_len)
+	if (!e->link_on || !gwd_link_is_up(&e->link) || !e->link.tx_len)
 		return;
 	r = gwd_link_flush(&e->link);
 	if (r)
 		engine_link_down(e, now, strerror(-r));
 }
 
+/* Each role gets its frames of the batch (owner[i]), in arrival order. */
 static void engine_dispatch(struct gwd_engine *e, enum gwd_src src, size_t n)
 {
 	uint64_t now = gwd_now_ms();
 
-	if (n)
-		e->role->handle(e->role_ctx, src, e->frames, n, now);
+	for (size_t r = 0; n && r < e->nroles; r++) {
+		size_t k = 0;
+
+		if (e->nroles == 1) {
+			e->role[0]->handle(e->role_ctx[0], src, e->frames, n, now);
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (e->owner[i] == r)
+				e->sorted[k++] = e->frames[i];
+		if (k)
+			e->role[r]->handle(e->role_ctx[r], src, e->sorted, k, now);
+	}
 	engine_flush(e, now);
 }
 
@@ -115,8 +151,9 @@ static void engine_drop(enum gwd_drop why, const struct gwd_addr *from, size_t l
 		       from ? gwd_addr_str(from, a, sizeof(a)) : "?", gwd_drop_name[why]);
 }
 
-/* Datagram i as a frame in *f: 0, or -1 when dropped (counted, logged). */
-static int udp_frame(struct gwd_engine *e, unsigned i, struct gwd_frame *f)
+/* Datagram i as a frame in *f for role *owner: 0, or -1 when dropped
+ * (counted, logged). */
+static int udp_frame(struct gwd_engine *e, unsigned i, struct gwd_frame *f, uint8_t *owner)
 {
 	const struct gwd_addr *from = gwd_udp_from(&e->udp, i);
 	size_t len;
@@ -134,10 +171,11 @@ static int udp_frame(struct gwd_engine *e, unsigned i, struct gwd_frame *f)
 		engine_drop(r == IOMT_EMALFORMED ? GWD_DROP_MALFORMED : GWD_DROP_SIZE, from, len);
 		return -1;
 	}
-	if (!e->role->claims(GWD_SRC_DEVICE, f->type)) {
+	if ((r = role_for(e, GWD_SRC_DEVICE, f->type)) < 0) {
 		engine_drop(GWD_DROP_TYPE, from, len);
 		return -1;
 	}
+	*owner = (uint8_t)r;
 	f->from = from;
 	return 0;
 }
@@ -153,7 +191,7 @@ static void engine_udp_input(struct gwd_engine *e)
 		if (n <= 0)
 			return;
 		for (unsigned i = 0; i < (unsigned)n; i++)
-			if (udp_frame(e, i, &e->frames[k]) == 0)
+			if (udp_frame(e, i, &e->frames[k], &e->owner[k]) == 0)
 				k++;
 		engine_dispatch(e, GWD_SRC_DEVICE, k);
 		if ((size_t)n < e->batch)
@@ -169,7 +207,10 @@ static size_t upstream_filter(struct gwd_engine *e, size_t n)
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (e->role->claims(GWD_SRC_UPSTREAM, e->frames[i].type)) {
+		int r = role_for(e, GWD_SRC_UPSTREAM, e->frames[i].type);
+
+		if (r >= 0) {
+			e->owner[k] = (uint8_t)r;
 			e->frames[k++] = e->frames[i];
 			continue;
 		}
@@ -229,10 +270,11 @@ static void engine_stop(struct gwd_engine *e, uint64_t now)
 	}
 	e->stopping = 1;
 	e->stop_deadline = now + e->cfg->agreement_timeout_ms;
-	e->role->drain(e->role_ctx);
-	rt_info("stopping: new M1s get BUSY; waiting up to %llu ms for %zu agreements in flight",
-		(unsigned long long)e->cfg->agreement_timeout_ms,
-		e->role->outstanding(e->role_ctx));
+	for (size_t r = 0; r < e->nroles; r++)
+		e->role[r]->drain(e->role_ctx[r]);
+	rt_info("stopping: new M1s get BUSY (AP requests too); waiting up to %llu ms for %zu "
+		"agreements in flight", (unsigned long long)e->cfg->agreement_timeout_ms,
+		roles_outstanding(e));
 }
 
 static void engine_on_signal(struct gwd_engine *e, uint64_t now)
@@ -270,13 +312,18 @@ static void engine_event(struct gwd_engine *e, const struct epoll_event *ev)
 /* Runs what is due: the next deadline (ms), or UINT64_MAX. */
 static uint64_t engine_timers(struct gwd_engine *e, uint64_t now)
 {
-	uint64_t next, link;
+	uint64_t next = UINT64_MAX, link = UINT64_MAX;
 
-	if (gwd_link_tick(&e->link, now))
+	if (e->link_on && gwd_link_tick(&e->link, now))
 		engine_link_up(e, now);
-	next = e->role->tick(e->role_ctx, now);
+	for (size_t r = 0; r < e->nroles; r++) {
+		uint64_t t = e->role[r]->tick(e->role_ctx[r], now);
+
+		next = t < next ? t : next;
+	}
 	engine_flush(e, now);
-	link = gwd_link_deadline(&e->link);
+	if (e->link_on)
+		link = gwd_link_deadline(&e->link);
 	if (link < next)
 		next = link;
 	if (e->stopping && e->stop_deadline < next)
@@ -301,7 +348,7 @@ int gwd_engine_run(struct gwd_engine *e)
 		uint64_t now = gwd_now_ms(), next = engine_timers(e, now);
 		int n;
 
-		if (e->stopping && (!e->role->outstanding(e->role_ctx) || now >= e->stop_deadline))
+		if (e->stopping && (!roles_outstanding(e) || now >= e->stop_deadline))
 			return e->failed ? -EIO : 0;
 		n = epoll_wait(e->epfd, ev, GWD_EVENTS_MAX, wait_ms(next, now));
 		if (n < 0 && errno != EINTR) {
@@ -377,28 +424,37 @@ int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, 
 	e->epfd = e->metrics_fd = e->udp.fd = e->link.fd = -1;
 	e->batch = (size_t)cfg->batch_max;
 	e->tx = (struct gwd_tx){ e, tx_device, tx_upstream, tx_upstream_up, tx_fatal };
+	e->link_on = tx_cap > 0;
 	e->frames = calloc(e->batch, sizeof(*e->frames));
+	e->sorted = calloc(e->batch, sizeof(*e->sorted));
+	e->owner = calloc(e->batch, sizeof(*e->owner));
 	e->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!e->frames || e->epfd < 0) {
+	if (!e->frames || !e->sorted || !e->owner || e->epfd < 0) {
 		snprintf(err, errlen, "event loop: %s", strerror(errno));
 		return -errno;
 	}
 	r = open_sockets(e, err, errlen);
-	if (!r && (r = gwd_link_init(&e->link, &cfg->ttp, e->epfd, TAG_LINK, tx_cap,
+	if (!r && (r = gwd_link_init(&e->link, &cfg->ttp, e->epfd, TAG_LINK, tx_cap ? tx_cap : 1,
 				     cfg->ttp_reconnect_max_ms)))
 		snprintf(err, errlen, "TTP link: %s", strerror(-r));
 	if (!r && ((r = watch(e, sigfd, TAG_SIGNAL)) || (r = watch(e, e->udp.fd, TAG_UDP)) ||
 		   (r = watch(e, e->metrics_fd, TAG_METRICS))))
 		snprintf(err, errlen, "epoll: %s", strerror(-r));
-	if (!r)
-		r = write_port_file(e, err, errlen);
 	return r;
 }
 
-void gwd_engine_set_role(struct gwd_engine *e, const struct gwd_role_ops *ops, void *ctx)
+int gwd_engine_ready(struct gwd_engine *e, char *err, size_t errlen)
 {
-	e->role = ops;
-	e->role_ctx = ctx;
+	return write_port_file(e, err, errlen);
+}
+
+int gwd_engine_add_role(struct gwd_engine *e, const struct gwd_role_ops *ops, void *ctx)
+{
+	if (e->nroles == GWD_ROLES_MAX)
+		return -ENOSPC;
+	e->role[e->nroles] = ops;
+	e->role_ctx[e->nroles++] = ctx;
+	return 0;
 }
 
 void gwd_engine_close(struct gwd_engine *e)
@@ -410,5 +466,8 @@ void gwd_engine_close(struct gwd_engine *e)
 	if (e->epfd >= 0)
 		close(e->epfd);
 	free(e->frames);
-	e->frames = NULL;
+	free(e->sorted);
+	free(e->owner);
+	e->frames = e->sorted = NULL;
+	e->owner = NULL;
 }

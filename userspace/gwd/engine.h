@@ -22,6 +22,7 @@ enum {
 	GWD_UDP_PASSES_MAX = 64,	/* recvmmsg batches per pass before other work */
 	GWD_LINK_PASSES_MAX = 64,	/* link reads per pass */
 	GWD_EVENTS_MAX = 16,
+	GWD_ROLES_MAX = 4,
 };
 
 struct gwd_engine {
@@ -30,10 +31,14 @@ struct gwd_engine {
 	struct gwd_udp udp;
 	struct gwd_link link;
 	struct rt_endpoint metrics_bound;
-	const struct gwd_role_ops *role;
-	void *role_ctx;
+	const struct gwd_role_ops *role[GWD_ROLES_MAX];
+	void *role_ctx[GWD_ROLES_MAX];
+	size_t nroles;
+	int link_on;			/* the TTP link is used (the MEC role is on) */
 	struct gwd_tx tx;
 	struct gwd_frame *frames;
+	struct gwd_frame *sorted;	/* one role's frames of a batch */
+	uint8_t *owner;			/* role index of frames[i] */
 	size_t batch;
 	int stopping, failed;
 	uint64_t stop_deadline;
@@ -41,11 +46,16 @@ struct gwd_engine {
 
 uint64_t gwd_now_ms(void);
 
-/* Binds the sockets, writes port_file: 0, or -errno with a message in err.
- * tx_cap bounds the link's send queue (bytes). */
+/* Binds the sockets: 0, or -errno with a message in err.
+ * tx_cap bounds the link's send queue (bytes); 0: no TTP link (no role
+ * talks upstream: never connect). */
 int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, size_t tx_cap,
 		    char *err, size_t errlen);
-void gwd_engine_set_role(struct gwd_engine *e, const struct gwd_role_ops *ops, void *ctx);
+/* Every role is set up: writes port_file (readers take it as "serving"):
+ * 0, or -errno with a message in err. */
+int gwd_engine_ready(struct gwd_engine *e, char *err, size_t errlen);
+/* Adds a role (at most GWD_ROLES_MAX): 0, or -ENOSPC. */
+int gwd_engine_add_role(struct gwd_engine *e, const struct gwd_role_ops *ops, void *ctx);
 /* Runs until a stop has completed: 0 after a stop signal, -EIO after the
  * role's fatal(), -errno if the loop itself failed. */
 int gwd_engine_run(struct gwd_engine *e);

@@ -16,7 +16,7 @@
 #include "wire.h"
 
 enum {
-	/* The largest device frame is 68 bytes (S2_M1); a datagram that does
+	/* The largest device frame is 167 bytes (KDC_AP_REQ); a datagram that does
 	 * not fit is cut by the kernel (MSG_TRUNC) and refused as oversized. */
 	GWD_UDP_RX_BUF = 256,
 	/* The largest frame we send to a device: S2_M4. */
