@@ -51,7 +51,7 @@ sys_err() { printf '%s\n' "system: $*" >&2; }
 # DIR is given) and installs the cleanup trap.
 sys_init() {
 	local b
-	for b in iomt-ttp iomt-gwd iomt-sensor iomt-user; do
+	for b in iomt-ttp iomt-gwd iomt-sensor iomt-user iomt-kdc iomt-kclient; do
 		[ -x "$SYS_BIN/$b" ] || { sys_err "$SYS_BIN/$b missing: build first (make)"; return 1; }
 	done
 	if [ -n "${1:-}" ]; then
@@ -470,4 +470,64 @@ sys_fp_ttp() {
 # later step appends: tail -n +$((n + 1)) FILE.
 sys_lines() {
 	if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi
+}
+
+# ---- KDC (platform key management) ---------------------------------------------
+
+# sys_kdc_init KDC: database and master key of a new KDC in $SYS_DIR/KDC/.
+sys_kdc_init() {
+	local d=$SYS_DIR/$1
+	mkdir -p "$d" && chmod 0700 "$d" || return 1
+	sys_guard "$SYS_BIN/iomt-kdc" admin init --db "$d/kdc.db" --master "$d/master.key" \
+		--audit-log "$d/audit.log" >/dev/null 2>"$d/init.err" ||
+		{ sys_err "iomt-kdc admin init: $(tail -n 1 "$d/init.err")"; return 1; }
+}
+
+# sys_kdc_register KDC NAME KIND [PATIENT]: registers NAME and exports its
+# key to $SYS_DIR/KDC/keys/NAME.key (plain, 0600).
+sys_kdc_register() {
+	local k=$1 d=$SYS_DIR/$1 name=$2 kind=$3 pat=${4:-}
+	mkdir -p "$d/keys" || return 1
+	sys_guard "$SYS_BIN/iomt-kdc" admin register "$name" --kind "$kind" ${pat:+--patient "$pat"} \
+		--db "$d/kdc.db" --audit-log "$d/audit.log" >/dev/null 2>"$d/reg.err" &&
+		sys_guard "$SYS_BIN/iomt-kdc" admin export-key "$name" --db "$d/kdc.db" \
+			--master "$d/master.key" --out "$d/keys/$name.key" --audit-log "$d/audit.log" \
+			>/dev/null 2>>"$d/reg.err" ||
+		{ sys_err "registering $name: $(tail -n 1 "$d/reg.err")"; return 1; }
+}
+
+# sys_kdc_start KDC [--KEY VALUE...]: starts iomt-kdc on 127.0.0.1 (UDP and
+# TCP, port 0). Sets SYS_ADDR[KDC.addr], [KDC.metrics].
+sys_kdc_start() {
+	local k=$1 d=$SYS_DIR/$1
+	shift
+	rm -f "$d/ports"
+	_sys_spawn "$k" "$d/$k.out" "$SYS_BIN/iomt-kdc" --db "$d/kdc.db" --master "$d/master.key" \
+		--audit-log "$d/audit.log" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
+		--port-file "$d/ports" --pidfile "$d/kdc.pid" --log-file "$d/$k.log" "$@"
+	if ! _sys_wait_file "$d/ports" "$k" '^metrics='; then
+		sys_err "iomt-kdc $k did not start: $(tail -n 2 "$d/$k.out" "$d/$k.log" 2>/dev/null | grep -v '^==' | tail -n 2)"
+		return 1
+	fi
+	SYS_ADDR[$k.addr]=127.0.0.1:$(sed -n 's/^udp=//p' "$d/ports")
+	SYS_ADDR[$k.metrics]=127.0.0.1:$(sed -n 's/^metrics=//p' "$d/ports")
+}
+
+# sys_gwd_gateway_start GWD KEYFILE [--KEY VALUE...]: iomt-gwd with the
+# gateway role alone (no MEC role, no TTP link): sensors' AP requests on
+# 127.0.0.1 UDP. Sets SYS_ADDR[GWD.udp], [GWD.metrics].
+sys_gwd_gateway_start() {
+	local g=$1 d=$SYS_DIR/$1 key=$2
+	shift 2
+	mkdir -p "$d" && chmod 0700 "$d" || return 1
+	rm -f "$d/ports"
+	_sys_spawn "$g" "$d/$g.out" "$SYS_BIN/iomt-gwd" --set mec=no --gateway-key "$key" \
+		--replay-cache "$d/replay" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
+		--port-file "$d/ports" --pidfile "$d/gwd.pid" --log-file "$d/$g.log" "$@"
+	if ! _sys_wait_file "$d/ports" "$g" '^metrics_listen '; then
+		sys_err "iomt-gwd $g did not start: $(tail -n 2 "$d/$g.out" "$d/$g.log" 2>/dev/null | grep -v '^==' | tail -n 2)"
+		return 1
+	fi
+	SYS_ADDR[$g.udp]=$(sed -n 's/^listen //p' "$d/ports")
+	SYS_ADDR[$g.metrics]=$(sed -n 's/^metrics_listen //p' "$d/ports")
 }

@@ -56,6 +56,7 @@ static struct tu_rng prng;
 
 static void random_hdr(struct iomt_record_hdr *h)
 {
+	memset(h, 0, sizeof(*h)); /* compared whole: no stray padding */
 	tu_fill(&prng, h->key_id, 16);
 	h->epoch = (uint32_t)tu_next(&prng);
 	h->leaf = tu_next(&prng) % IOMT_KEYTREE_MAX_LEAVES;
