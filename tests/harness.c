@@ -297,6 +297,10 @@ static size_t collect(const char *sname, struct tcase **out, char **filters, int
 		do {
 			struct tcase c = { .t = t, .v = v };
 
+			if (t->only_variant && v && strcmp(v->name, t->only_variant) != 0) {
+				v = v->next;  /* not this test's variant */
+				continue;     /* (the loop condition re-checks v) */
+			}
 			if (t->fixture && v)
 				snprintf(c.name, sizeof(c.name), "%s.%s.%s.%s", sname,
 					 t->fixture->name, v->name, t->name);

@@ -54,6 +54,7 @@ struct iomt_test {
 	void (*run)(const void *variant);
 	unsigned timeout_s;
 	struct iomt_test *next;
+	const char *only_variant;     /* TEST_F_VARIANT: run for this variant alone */
 };
 
 struct iomt_fixture {
@@ -109,7 +110,7 @@ void iomt_test_report_mem(const char *file, int line, const char *sa, const char
 			iomt_body_##name();                                   \
 	}                                                                     \
 	static struct iomt_test iomt_t_##name = { NULL, #name,                \
-						  iomt_run_##name, secs, NULL }; \
+						  iomt_run_##name, secs, NULL, NULL }; \
 	__attribute__((constructor)) static void iomt_reg_##name(void)        \
 	{                                                                     \
 		iomt_register_test(&iomt_t_##name);                           \
@@ -141,7 +142,11 @@ void iomt_test_report_mem(const char *file, int line, const char *sa, const char
 	static const FIXTURE_VARIANT(f) iomt_vd_##f##_##v =
 
 #define TEST_F(f, name) TEST_F_TIMEOUT(f, name, IOMT_TEST_TIMEOUT_DEFAULT)
-#define TEST_F_TIMEOUT(f, name, secs)                                         \
+#define TEST_F_TIMEOUT(f, name, secs) TEST_F_VARIANT_TIMEOUT(f, NULL, name, secs)
+/* A fixture test that runs for one variant only (a property of the daemon,
+ * not of the variant: checked once, listed once). v is the variant's name. */
+#define TEST_F_VARIANT(f, only, name) TEST_F_VARIANT_TIMEOUT(f, #only, name, IOMT_TEST_TIMEOUT_DEFAULT)
+#define TEST_F_VARIANT_TIMEOUT(f, only, name, secs)                              \
 	static void iomt_body_##f##_##name(FIXTURE_DATA(f) *self __attribute__((unused)),             \
 					   const FIXTURE_VARIANT(f) *variant __attribute__((unused))); \
 	static void iomt_run_##f##_##name(const void *v)                      \
@@ -158,7 +163,7 @@ void iomt_test_report_mem(const char *file, int line, const char *sa, const char
 			iomt_teardown_##f(&self, variant);                    \
 	}                                                                     \
 	static struct iomt_test iomt_t_##f##_##name = {                       \
-		&iomt_fix_##f, #name, iomt_run_##f##_##name, secs, NULL };    \
+		&iomt_fix_##f, #name, iomt_run_##f##_##name, secs, NULL, only }; \
 	__attribute__((constructor)) static void iomt_reg_##f##_##name(void)  \
 	{                                                                     \
 		iomt_register_test(&iomt_t_##f##_##name);                     \

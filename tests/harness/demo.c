@@ -66,3 +66,9 @@ TEST_F(fx, value_is_one)
 {
 	ASSERT_EQ(self->setup_ran, 1);
 }
+
+/* Listed and run for variant two only. */
+TEST_F_VARIANT(fx, two, value_is_two)
+{
+	ASSERT_EQ(self->setup_ran, 2);
+}

@@ -636,13 +636,11 @@ static size_t frame(uint8_t *f, uint8_t version, uint8_t type, size_t len)
 }
 
 
-TEST_F(kdc, malformed_frames)
+TEST_F_VARIANT(kdc, udp, malformed_frames)
 {
 	uint8_t f[600], code;
 	struct iomt_kdc_client c;
 
-	if (variant->tcp)
-		SKIP(return, "UDP only (TCP: tcp_streams)");
 	malformed_udp(self, f, frame(f, 2, IOMT_MSG_KDC_AS_REQ, IOMT_KDC_AS_REQ_LEN));
 	malformed_udp(self, f, frame(f, 1, 0x7f, IOMT_KDC_AS_REQ_LEN));
 	malformed_udp(self, f, frame(f, 1, IOMT_MSG_KDC_AS_REQ, IOMT_KDC_AS_REQ_LEN - 1));
@@ -666,15 +664,13 @@ TEST_F(kdc, malformed_frames)
 }
 
 /* Sends bytes on a fresh connection; reads frames until EOF or timeout. */
-TEST_F(kdc, tcp_streams)
+TEST_F_VARIANT(kdc, tcp, tcp_streams)
 {
 	uint8_t f[2048], in[FRAME_MAX], type, req[IOMT_KDC_AS_REQ_LEN], rnd[IOMT_KDC_AS_REQ_RAND];
 	struct iomt_kdc_client c[50];
 	size_t n, plen;
 	int fd;
 
-	if (!variant->tcp)
-		SKIP(return, "TCP only");
 	/* A well-framed message of another type: answered, the stream stays. */
 	fd = tcp_connect(self->port);
 	n = frame(f, 1, IOMT_MSG_KDC_AP_REQ, IOMT_KDC_AP_REQ_LEN);
@@ -826,14 +822,12 @@ TEST_F(kdc, audit_records_issues_and_denials_and_no_key)
 	}
 }
 
-TEST_F(kdc, no_reply_without_its_audit_record)
+TEST_F_VARIANT(kdc, udp, no_reply_without_its_audit_record)
 {
 	struct rlimit rl = { 0, RLIM_INFINITY };
 	struct iomt_kdc_client c, d;
 	struct stat st;
 
-	if (variant->tcp)
-		SKIP(return, "once is enough");
 	client_init(&c, key_of(self, "s1"));
 	ASSERT_EQ(as(self, 0, &c), IOMT_KDC_OK);
 	/* The keeper may not grow the audit log: every answer is INTERNAL. */
@@ -898,13 +892,11 @@ TEST_F(kdc, metrics)
 
 /* ---- life cycle ---- */
 
-TEST_F(kdc, sighup_reopens_the_logs)
+TEST_F_VARIANT(kdc, udp, sighup_reopens_the_logs)
 {
 	char moved[200], text[4096];
 	struct iomt_kdc_client c;
 
-	if (variant->tcp)
-		SKIP(return, "once is enough");
 	snprintf(moved, sizeof(moved), "%s.1", self->audit);
 	ASSERT_EQ(rename(self->audit, moved), 0);
 	ASSERT_EQ(kill(self->pid, SIGHUP), 0);
@@ -914,13 +906,11 @@ TEST_F(kdc, sighup_reopens_the_logs)
 		    strstr(text, "as_issue") != NULL), 1);
 }
 
-TEST_F(kdc, sigterm_stops_gracefully)
+TEST_F_VARIANT(kdc, udp, sigterm_stops_gracefully)
 {
 	static char text[1 << 16];
 	pid_t net = net_pid(self->pid);
 
-	if (variant->tcp)
-		SKIP(return, "once is enough");
 	ASSERT_GT(net, 0);
 	pair_ok(self, 0, "s1", "g1", "alice");
 	ASSERT_EQ(stop(self), 0);
@@ -984,7 +974,7 @@ static void load_loop(FIXTURE_DATA(kdc) *self)
 	}
 }
 
-TEST_F_TIMEOUT(kdc, kill_9_under_load_loses_nothing, 120)
+TEST_F_VARIANT_TIMEOUT(kdc, "udp", kill_9_under_load_loses_nothing, 120)
 {
 	enum { N = 24 };
 	static char text[1 << 20];
@@ -992,8 +982,6 @@ TEST_F_TIMEOUT(kdc, kill_9_under_load_loses_nothing, 120)
 	pid_t load;
 	char name[16];
 
-	if (variant->tcp)
-		SKIP(return, "once is enough");
 	load = fork();
 	ASSERT_GE(load, 0);
 	if (load == 0) {
