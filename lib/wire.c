@@ -29,8 +29,12 @@ size_t iomt_wire_fixed_len(uint8_t type)
 	case IOMT_MSG_KDC_AP_REQ: return IOMT_WIRE_KDC_AP_REQ_LEN;
 	case IOMT_MSG_KDC_AP_REP: return IOMT_WIRE_KDC_AP_REP_LEN;
 	case IOMT_MSG_KDC_ERR: return IOMT_WIRE_KDC_ERR_LEN;
+	case IOMT_MSG_REC_ACK: return IOMT_WIRE_REC_ACK_LEN;
 	case IOMT_MSG_S2_ANALYSIS_REQ:
 	case IOMT_MSG_S2_ANALYSIS_RESP:
+	case IOMT_MSG_KCHAN_REQ:
+	case IOMT_MSG_KCHAN_REP:
+	case IOMT_MSG_REC_PUT:
 		return 0;
 	}
 	return (size_t)-1;

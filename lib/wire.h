@@ -44,6 +44,14 @@ enum iomt_msg_type {
 	IOMT_MSG_KDC_AP_REQ = 0x24,
 	IOMT_MSG_KDC_AP_REP = 0x25,
 	IOMT_MSG_KDC_ERR = 0x26,      /* code (1) || ref (8) || server time (8) */
+	/* a request to a KDC-authenticated service and its reply (lib/kchan.h,
+	 * TCP or UDP): variable size */
+	IOMT_MSG_KCHAN_REQ = 0x28,
+	IOMT_MSG_KCHAN_REP = 0x29,
+	/* data records, sensor -> gateway (UDP) -> cloud store (TCP), and the
+	 * store's acknowledgement (lib/recbatch.h) */
+	IOMT_MSG_REC_PUT = 0x30,      /* variable */
+	IOMT_MSG_REC_ACK = 0x31,      /* batch id (8) || status (1) || stored (2) || duplicates (2) */
 };
 
 /* Sizes of the fixed-size payloads. */
@@ -63,6 +71,7 @@ enum {
 	IOMT_WIRE_KDC_AP_REQ_LEN = 163,
 	IOMT_WIRE_KDC_AP_REP_LEN = 37,
 	IOMT_WIRE_KDC_ERR_LEN = 17,
+	IOMT_WIRE_REC_ACK_LEN = 13,
 };
 
 /* Error codes carried by DEV_ERR, LINK_ERR and USER_ERR. They say what was
