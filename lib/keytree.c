@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The data-key tree: Conf rules, the meta_Kdata and node-id layouts, and the
- * three KMAC128 steps (data key, refresh, child). Public inputs only decide
- * loop bounds here; keys are only ever fed to KMAC, copied and wiped.
+ * The data-key tree's public half: Conf rules, the meta_Kdata and node-id
+ * layouts, and where a time, leaf or node lies. No key is handled here (the
+ * three KMAC128 steps are in keytree_key.c), so a program that only checks
+ * and relays records (the gateway) links no key derivation at all.
  */
 #include <string.h>
 #include "keytree.h"
-#include "sp800_185.h"
+#include "keytree_int.h"
 #include "bytes.h"
 #include "ct.h"
 #include "iomt_err.h"
@@ -16,14 +17,6 @@ enum {
 	ID_LEN = IOMT_KEYTREE_ID_LEN,
 	MAX_DEPTH = IOMT_KEYTREE_MAX_DEPTH,
 };
-
-static const char custom_data[] = "iomt/keytree/data-key";
-static const char custom_node[] = "iomt/keytree/node";
-static const char custom_refresh[] = "iomt/keytree/refresh";
-
-/* out = KMAC128(key, msg, 128, custom); custom is a string literal array. */
-#define KT_KMAC(key, klen, custom, msg, mlen, out) \
-	iomt_kmac128(key, klen, custom, sizeof(custom) - 1, msg, mlen, out, KEY_LEN)
 
 /* n / d, and n % d in *rem, for d < 2^63, by shift and subtract: the
  * Cortex-M3 has no 64-bit divide and libgcc's costs ~750 bytes of flash for
@@ -98,14 +91,6 @@ int iomt_keytree_shape(const struct iomt_keytree_conf *c, struct iomt_keytree_sh
 	if (err)
 		memset(sh, 0, sizeof(*sh));
 	return err;
-}
-
-/* 1 if leaf belongs to epoch (multiplications only: see div64). */
-static int in_epoch(const struct iomt_keytree_shape *sh, uint32_t epoch, uint64_t leaf)
-{
-	uint64_t lo = epoch * sh->epoch_leaves;
-
-	return epoch < sh->epochs && leaf >= lo && leaf - lo < sh->epoch_leaves;
 }
 
 int iomt_keytree_conf_encode(const struct iomt_keytree_conf *c, uint8_t out[IOMT_KEYTREE_CONF_LEN])
@@ -190,7 +175,7 @@ int iomt_keytree_meta_decode(struct iomt_keytree_meta *m, const uint8_t *in, siz
 }
 
 /* n is a node of c's tree: level <= depth, labels in range, unused ones 0. */
-static int node_check(const struct iomt_keytree_conf *c, const struct iomt_keytree_node *n)
+int iomt_keytree_node_check(const struct iomt_keytree_conf *c, const struct iomt_keytree_node *n)
 {
 	if (!n)
 		return IOMT_EINVAL;
@@ -202,15 +187,6 @@ static int node_check(const struct iomt_keytree_conf *c, const struct iomt_keytr
 	return IOMT_OK;
 }
 
-static uint64_t node_first(const struct iomt_keytree_shape *sh, const struct iomt_keytree_node *n)
-{
-	uint64_t first = 0;
-
-	for (unsigned i = 0; i < n->level; i++)
-		first += n->label[i] * sh->span[i + 1];
-	return first;
-}
-
 int iomt_keytree_node_encode(const struct iomt_keytree_conf *c, const struct iomt_keytree_node *n,
 			     uint8_t out[IOMT_KEYTREE_NODE_LEN])
 {
@@ -218,7 +194,7 @@ int iomt_keytree_node_encode(const struct iomt_keytree_conf *c, const struct iom
 	int err = iomt_keytree_shape(c, &sh);
 
 	if (!err)
-		err = node_check(c, n);
+		err = iomt_keytree_node_check(c, n);
 	if (!err && !out)
 		err = IOMT_EINVAL;
 	if (err)
@@ -246,7 +222,7 @@ int iomt_keytree_node_decode(const struct iomt_keytree_conf *c, struct iomt_keyt
 	n->level = in[0];
 	for (unsigned i = 0; i < MAX_DEPTH; i++)
 		n->label[i] = iomt_load_be16(in + 1 + 2 * i);
-	err = node_check(c, n);
+	err = iomt_keytree_node_check(c, n);
 	if (err)
 		memset(n, 0, sizeof(*n));
 	return err;
@@ -304,122 +280,12 @@ int iomt_keytree_node_range(const struct iomt_keytree_conf *c, const struct iomt
 	int err = iomt_keytree_shape(c, &sh);
 
 	if (!err)
-		err = node_check(c, n);
+		err = iomt_keytree_node_check(c, n);
 	if (!err && (!first || !count))
 		err = IOMT_EINVAL;
 	if (err)
 		return err;
-	*first = node_first(&sh, n);
+	*first = iomt_keytree_node_first(&sh, n);
 	*count = sh.span[n->level];
 	return IOMT_OK;
-}
-
-int iomt_keytree_data_key0(const uint8_t k_master[IOMT_KEYTREE_MASTER_LEN],
-			   const struct iomt_keytree_meta *m, uint8_t out[IOMT_KEYTREE_KEY_LEN])
-{
-	uint8_t meta[IOMT_KEYTREE_META_LEN];
-	int err;
-
-	if (!k_master || !out)
-		return IOMT_EINVAL;
-	err = iomt_keytree_meta_encode(m, meta);
-	if (err)
-		return err;
-	return KT_KMAC(k_master, IOMT_KEYTREE_MASTER_LEN, custom_data, meta, sizeof(meta), out);
-}
-
-int iomt_keytree_refresh(const uint8_t in[IOMT_KEYTREE_KEY_LEN], uint8_t out[IOMT_KEYTREE_KEY_LEN])
-{
-	uint8_t next[KEY_LEN];
-	int err;
-
-	if (!in || !out)
-		return IOMT_EINVAL;
-	/* An empty message, but a real pointer: nothing to absorb from NULL. */
-	err = KT_KMAC(in, KEY_LEN, custom_refresh, "", 0, next);
-	if (!err)
-		memcpy(out, next, KEY_LEN);
-	iomt_wipe(next, sizeof(next));
-	return err;
-}
-
-int iomt_keytree_data_key(const struct iomt_keytree_conf *c, const uint8_t k_data0[IOMT_KEYTREE_KEY_LEN],
-			  uint32_t epoch, uint8_t out[IOMT_KEYTREE_KEY_LEN])
-{
-	struct iomt_keytree_shape sh;
-	int err = iomt_keytree_shape(c, &sh);
-
-	if (err)
-		return err;
-	if (!k_data0 || !out || epoch >= sh.epochs)
-		return IOMT_EINVAL;
-	memmove(out, k_data0, KEY_LEN);
-	for (uint32_t e = 0; e < epoch && !err; e++)
-		err = iomt_keytree_refresh(out, out);
-	if (err)
-		iomt_wipe(out, KEY_LEN);
-	return err;
-}
-
-/* key := the key of the node at level `to` on path label[], from the key of
- * its ancestor at level `from`: one KMAC per level, child level || label. */
-static int descend(uint8_t key[KEY_LEN], const uint16_t *label, unsigned from, unsigned to)
-{
-	uint8_t msg[3], next[KEY_LEN];
-	int err = IOMT_OK;
-
-	for (unsigned lvl = from + 1; lvl <= to && !err; lvl++) {
-		msg[0] = (uint8_t)lvl;
-		iomt_store_be16(msg + 1, label[lvl - 1]);
-		err = KT_KMAC(key, KEY_LEN, custom_node, msg, sizeof(msg), next);
-		memcpy(key, next, KEY_LEN);
-	}
-	iomt_wipe(next, sizeof(next));
-	if (err)
-		iomt_wipe(key, KEY_LEN);
-	return err;
-}
-
-int iomt_keytree_node_key(const struct iomt_keytree_conf *c, uint32_t epoch,
-			  const uint8_t k_data[IOMT_KEYTREE_KEY_LEN], const struct iomt_keytree_node *n,
-			  uint8_t out[IOMT_KEYTREE_KEY_LEN])
-{
-	struct iomt_keytree_shape sh;
-	int err = iomt_keytree_shape(c, &sh);
-
-	if (!err)
-		err = node_check(c, n);
-	if (err)
-		return err;
-	if (!k_data || !out)
-		return IOMT_EINVAL;
-	/* Above epoch_level a node spans epochs; below it, it must be one of
-	 * this epoch's nodes (K_data_e's tree has them all, used or not). */
-	if (n->level < sh.epoch_level || !in_epoch(&sh, epoch, node_first(&sh, n)))
-		return IOMT_EINVAL;
-	memmove(out, k_data, KEY_LEN);
-	return descend(out, n->label, 0, n->level);
-}
-
-int iomt_keytree_leaf_key(const struct iomt_keytree_conf *c, const struct iomt_keytree_node *n,
-			  const uint8_t node_key[IOMT_KEYTREE_KEY_LEN], uint32_t epoch, uint64_t leaf,
-			  uint8_t out[IOMT_KEYTREE_KEY_LEN])
-{
-	struct iomt_keytree_node path;
-	struct iomt_keytree_shape sh;
-	int err = iomt_keytree_shape(c, &sh);
-
-	if (!err)
-		err = node_check(c, n);
-	if (err)
-		return err;
-	if (!node_key || !out || n->level < sh.epoch_level || leaf >= sh.span[0] ||
-	    !in_epoch(&sh, epoch, leaf))
-		return IOMT_EINVAL;
-	/* The leaf is inside n iff its path starts with n's labels. */
-	iomt_keytree_node_of(c, leaf, c->depth, &path);
-	if (memcmp(path.label, n->label, n->level * sizeof(n->label[0])))
-		return IOMT_EINVAL;
-	memmove(out, node_key, KEY_LEN);
-	return descend(out, path.label, n->level, c->depth);
 }
