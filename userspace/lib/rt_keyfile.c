@@ -103,16 +103,25 @@ static void put_header(uint8_t *b, const struct rt_keyfile *kf, uint8_t form)
 	memcpy(b + 32, kf->patient, IOMT_KDC_NAME_LEN);
 }
 
+int rt_keyfile_kdf(const char *passcode, const uint8_t *salt, size_t salt_len, uint32_t t,
+		   uint32_t m_kib, uint32_t p, uint8_t *out, size_t out_len)
+{
+	int r;
+
+	if (!passcode || !salt || !out || !out_len)
+		return -EINVAL;
+	r = argon2id_hash_raw(t, m_kib, p, passcode, strlen(passcode), salt, salt_len, out,
+			      out_len);
+	if (r == ARGON2_OK)
+		return 0;
+	iomt_wipe(out, out_len);
+	return r == ARGON2_MEMORY_ALLOCATION_ERROR ? -ENOMEM : -EINVAL;
+}
+
 static int wrap_key(const char *passcode, const uint8_t *salt, uint32_t t, uint32_t m,
 		    uint32_t p, uint8_t key[IOMT_KDC_KEY_LEN])
 {
-	int r = argon2id_hash_raw(t, m, p, passcode, strlen(passcode), salt, KF_SALT_LEN, key,
-				  IOMT_KDC_KEY_LEN);
-
-	if (r == ARGON2_OK)
-		return 0;
-	iomt_wipe(key, IOMT_KDC_KEY_LEN);
-	return r == ARGON2_MEMORY_ALLOCATION_ERROR ? -ENOMEM : -EINVAL;
+	return rt_keyfile_kdf(passcode, salt, KF_SALT_LEN, t, m, p, key, IOMT_KDC_KEY_LEN);
 }
 
 /* The passcode form's body after the header: params, salt, nonce, box. */

@@ -57,4 +57,11 @@ int rt_keyfile_read(const char *path, const char *passcode, struct rt_keyfile *k
 
 void rt_keyfile_wipe(struct rt_keyfile *kf);
 
+/* The passcode KDF of the passcode form, for every passphrase-wrapped
+ * secret (the PPD's master key too): out_len bytes of Argon2id(passcode,
+ * salt, t, m_kib, p) (libargon2's argon2id_hash_raw, version 0x13). 0,
+ * -ENOMEM, or -EINVAL (bad arguments or parameters); out is wiped on error. */
+int rt_keyfile_kdf(const char *passcode, const uint8_t *salt, size_t salt_len, uint32_t t,
+		   uint32_t m_kib, uint32_t p, uint8_t *out, size_t out_len);
+
 #endif
