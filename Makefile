@@ -77,11 +77,14 @@ $(BUILD)/userspace/%.o: userspace/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iuserspace $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/ttp/%.o $(BUILD)/sensors/%.o $(BUILD)/kdc/%.o: CPPFLAGS += -Iuserspace
+$(BUILD)/ttp/%.o $(BUILD)/sensors/%.o $(BUILD)/kdc/%.o $(BUILD)/ppd/%.o: CPPFLAGS += -Iuserspace
 $(BUILD)/ttp/%.o: ttp/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/kdc/%.o: kdc/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/ppd/%.o: ppd/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/sensors/%.o: sensors/%.c
@@ -108,6 +111,8 @@ $(eval $(call PROG,iomt-sensor,sensors/posix))
 $(eval $(call PROG,iomt-user,userspace/user))
 $(eval $(call PROG,iomt-kdc,kdc))
 $(eval $(call PROG,iomt-kclient,userspace/kclient))
+$(eval $(call PROG,iomt-ppd,ppd))
+$(eval $(call PROG,iomt-store,ttp/store))
 
 all: $(LIBIOMT) $(LIBRT) $(BINS) tests-build
 
