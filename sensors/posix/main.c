@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* iomt-sensor: the device side of seed 002 on Linux. */
+/* iomt-sensor: the device side of seed 002 and of data key management on Linux. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/rt_log.h"
+#include "data.h"
 #include "provision.h"
 #include "run.h"
 
@@ -15,6 +16,7 @@ static const struct {
 } commands[] = {
 	{ "provision", sensor_provision_main, "import a device provisioning file into a state file" },
 	{ "run", sensor_run_main, "simulate the devices: seed-002 key agreements with a MEC" },
+	{ "data", sensor_data_main, "seal measurements (data-key tree), send them to a gateway" },
 };
 
 static void usage(FILE *out)

@@ -349,7 +349,7 @@ TEST_F(flow, a_ticket_for_b_is_refused_by_c)
 /* Garbage of every shape: no answer, and the service still works. */
 static void malformed_case(FIXTURE_DATA(flow) *self, int gateway)
 {
-	uint8_t frame[FRAME_LEN], big[400], t[FRAME_LEN + 1];
+	uint8_t frame[FRAME_LEN], big[1600], t[FRAME_LEN + 1];
 	const char *svc = gateway ? "a-gw" : "a-ppd";
 
 	ASSERT_EQ(env_kdc_start(&self->e, NULL), 0);

@@ -49,6 +49,17 @@ static const struct rt_conf_key gwd_keys[] = {
 	  .def = "65536", .help = "live authenticators held; when full, new ones get BUSY" },
 	{ "max_skew", RT_CONF_DURATION, AT(max_skew_ms), .min = 1000, .max = 3600000,
 	  .def = "2m", .help = "the gateway role's clock-skew window for authenticators" },
+	{ "relay", RT_CONF_BOOL, AT(relay), .def = "no",
+	  .help = "the relay role: forward sensors' sealed REC_PUT batches to 'store'" },
+	{ "store", RT_CONF_ENDPOINT, AT(store), .def = "127.0.0.1:7410",
+	  .help = "TCP address of 'iomt-store serve' (one persistent link, relay role)" },
+	{ "relay_pending_max", RT_CONF_INT, AT(relay_pending_max), .min = 1, .max = 1 << 16,
+	  .def = "1024", .help = "batches in flight to the store; when full, sensors get BUSY" },
+	{ "relay_timeout", RT_CONF_DURATION, AT(relay_timeout_ms), .min = 10, .max = 600000,
+	  .def = "10s", .help = "a batch the store has not acknowledged by then: UNREACHABLE" },
+	{ "store_reconnect_max", RT_CONF_DURATION, AT(store_reconnect_max_ms), .min = 10,
+	  .max = 600000, .def = "5s",
+	  .help = "longest back-off between store connection attempts" },
 	{ .name = NULL },
 };
 
@@ -61,7 +72,10 @@ const struct rt_daemon_info gwd_daemon_info = {
 		   "Create the state file first: iomt-gwd provision --pool FILE --state FILE\n"
 		   "Gateway (seed 000; on when 'gateway_key' is set): sensors send KDC AP_REQ;\n"
 		   "the daemon verifies them in batches with its key file and a durable replay\n"
-		   "cache ('replay_cache') and answers AP_REP or KDC_ERR.",
+		   "cache ('replay_cache') and answers AP_REP or KDC_ERR.\n"
+		   "Relay (seed 000; 'relay yes'): sensors send sealed record batches (REC_PUT);\n"
+		   "the daemon checks their structure, forwards them to the store ('store') and\n"
+		   "relays the store's REC_ACK. It holds no data key.",
 	.default_config = "/etc/iomt/gwd.conf",
 	.keys = gwd_keys,
 };

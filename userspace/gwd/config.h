@@ -37,6 +37,12 @@ struct gwd_cfg {
 	char replay_cache[PATH_MAX];
 	int replay_capacity;
 	uint64_t max_skew_ms;
+	/* The relay role (REC_PUT to the store); on with 'relay yes'. */
+	int relay;
+	struct rt_endpoint store;	/* TCP, iomt-store serve */
+	int relay_pending_max;
+	uint64_t relay_timeout_ms;
+	uint64_t store_reconnect_max_ms;
 };
 
 extern const struct rt_daemon_info gwd_daemon_info;

@@ -15,6 +15,7 @@
 #include "mec.h"
 #include "metrics.h"
 #include "pool.h"
+#include "relay.h"
 #include "sessions.h"
 
 struct gwd {
@@ -24,9 +25,10 @@ struct gwd {
 	struct gwd_engine engine;
 	struct gwd_mec mec;
 	struct gwd_gateway gateway;
+	struct gwd_relay relay;
 	int sigfd;
 	int engine_open;	/* what teardown() must undo */
-	int mec_on, gateway_on;
+	int mec_on, gateway_on, relay_on;
 };
 
 /* The MEC role: its identity pool, sessions and the engine's TTP link. */
@@ -49,6 +51,14 @@ static int setup_gateway(struct gwd *g, char *err, size_t errlen)
 	return gwd_engine_add_role(&g->engine, &gwd_gateway_ops, &g->gateway);
 }
 
+static int setup_relay(struct gwd *g, char *err, size_t errlen)
+{
+	g->relay_on = 1;	/* fini undoes a partial init */
+	if (gwd_relay_init(&g->relay, &g->cfg, &g->engine.tx, g->engine.epfd, err, errlen))
+		return -1;
+	return gwd_engine_add_role(&g->engine, &gwd_relay_ops, &g->relay);
+}
+
 /* Everything that needs root or the files, before privileges go. */
 static int setup(struct gwd *g)
 {
@@ -57,9 +67,9 @@ static int setup(struct gwd *g)
 	 * no link. */
 	size_t tx_cap = 0;
 
-	if (!g->cfg.mec && !g->cfg.gateway_key[0]) {
+	if (!g->cfg.mec && !g->cfg.gateway_key[0] && !g->cfg.relay) {
 		snprintf(err, sizeof(err), "no role configured: set 'mec yes' (with 'state' and "
-			 "'ttp') or 'gateway_key'");
+			 "'ttp'), 'gateway_key' or 'relay yes'");
 		goto fail;
 	}
 	if (g->cfg.mec && gwd_pool_open(&g->pool, g->cfg.state, err, sizeof(err)))
@@ -81,6 +91,8 @@ static int setup(struct gwd *g)
 	if (g->cfg.mec && setup_mec(g, err, sizeof(err)))
 		goto fail;
 	if (g->cfg.gateway_key[0] && setup_gateway(g, err, sizeof(err)))
+		goto fail;
+	if (g->cfg.relay && setup_relay(g, err, sizeof(err)))
 		goto fail;
 	if (gwd_engine_ready(&g->engine, err, sizeof(err)))
 		goto fail;
@@ -109,7 +121,7 @@ static int drop_privileges(const struct gwd_cfg *cfg)
 
 static void started(const struct gwd *g)
 {
-	char udp[80], ttp[80], met[80], gw[160];
+	char udp[80], ttp[80], met[80], gw[160], rl[160];
 
 	if (g->mec_on)
 		rt_info("MEC role up: %zu slots, devices on %s (UDP), TTP %s, metrics %s",
@@ -122,6 +134,12 @@ static void started(const struct gwd *g)
 			rt_endpoint_str(&g->engine.udp.bound, udp, sizeof(udp)),
 			rt_endpoint_str(&g->engine.metrics_bound, met, sizeof(met)));
 	}
+	if (g->relay_on) {
+		gwd_relay_describe(&g->relay, rl, sizeof(rl));
+		rt_info("%s; devices on %s (UDP), metrics %s", rl,
+			rt_endpoint_str(&g->engine.udp.bound, udp, sizeof(udp)),
+			rt_endpoint_str(&g->engine.metrics_bound, met, sizeof(met)));
+	}
 }
 
 static void teardown(struct gwd *g)
@@ -130,6 +148,8 @@ static void teardown(struct gwd *g)
 		gwd_mec_fini(&g->mec);
 	if (g->gateway_on)
 		gwd_gateway_fini(&g->gateway);
+	if (g->relay_on)
+		gwd_relay_fini(&g->relay);
 	if (g->engine_open)
 		gwd_engine_close(&g->engine);
 	gwd_sessions_free(&g->sessions);

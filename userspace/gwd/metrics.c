@@ -14,6 +14,12 @@
 #define DROP(r) C("dropped_total", "reason=\"" r "\"", "Frames dropped, by reason")
 #define FAIL(r) C("agreements_failed_total", "reason=\"" r "\"", \
 		  "Agreements ended without M4, by reason")
+#define RACK(s) C("rec_acks_total", "status=\"" s "\"", \
+		  "REC_ACK from the store relayed to sensors, by status")
+#define RREF(r) C("rec_refused_total", "reason=\"" r "\"", \
+		  "REC_PUT answered by the relay itself (UNREACHABLE or BUSY), by reason")
+#define RDROP(r) C("rec_dropped_total", "reason=\"" r "\"", \
+		   "Relay frames dropped without an answer, by reason")
 #define TTPERR(c) C("ttp_errors_total", "code=\"" c "\"", "S2_LINK_ERR received, by code")
 
 struct gwd_stats gwd_stats = {
@@ -43,6 +49,19 @@ struct gwd_stats gwd_stats = {
 	.udp_send_errors = C("udp_send_errors_total", NULL, "Datagrams the kernel refused"),
 	.udp_kernel_drops = C("udp_kernel_drops_total", NULL,
 			      "Datagrams the kernel dropped: the receive buffer was full"),
+	.rec_forwarded = C("rec_batches_forwarded_total", NULL,
+			   "REC_PUT batches forwarded to the store"),
+	.rec_records_forwarded = C("rec_records_forwarded_total", NULL,
+				   "Sealed records in the forwarded batches"),
+	.rec_pending = G("rec_pending", NULL, "Batches forwarded and not yet acknowledged"),
+	.rec_acked = { RACK("ok"), RACK("malformed"), RACK("busy"), RACK("internal"),
+		       RACK("unreachable") },
+	.rec_refused = { RREF("unreachable"), RREF("timeout"), RREF("busy"), RREF("stopping") },
+	.rec_dropped = { RDROP("malformed"), RDROP("unknown_ack"), RDROP("store_frame") },
+	.store_link_up = G("store_link_up", NULL, "1 while the TCP link to the store is up"),
+	.store_connects = C("store_connects_total", NULL, "TCP connections made to the store"),
+	.store_stream_errors = C("store_stream_errors_total", NULL,
+				 "Store links closed for a corrupt stream"),
 };
 
 const char *const gwd_drop_name[GWD_DROP_N] = {
@@ -51,6 +70,10 @@ const char *const gwd_drop_name[GWD_DROP_N] = {
 
 const char *const gwd_fail_name[GWD_FAIL_N] = {
 	"timeout", "link_down", "d3", "ida_box", "ttp_error", "persist",
+};
+
+const char *const gwd_rec_refusal_name[GWD_REC_REFUSED_N] = {
+	"unreachable", "timeout", "busy", "stopping",
 };
 
 const char *gwd_code_name(unsigned code)

@@ -9,6 +9,7 @@
 
 #include "lib/rt_conf.h"
 #include "lib/rt_metrics.h"
+#include "recbatch.h"
 #include "wire.h"
 
 /* Why a frame was dropped (iomt_gwd_dropped_total{reason}). */
@@ -33,6 +34,24 @@ enum gwd_fail {
 	GWD_FAIL_N,
 };
 
+/* Why the relay answered a REC_PUT itself
+ * (iomt_gwd_rec_refused_total{reason}). */
+enum gwd_rec_refusal {
+	GWD_REC_REFUSED_UNREACHABLE,	/* store link down, or lost with the batch */
+	GWD_REC_REFUSED_TIMEOUT,	/* no REC_ACK within relay_timeout */
+	GWD_REC_REFUSED_BUSY,		/* pending table or link queue full */
+	GWD_REC_REFUSED_STOPPING,	/* the daemon is stopping */
+	GWD_REC_REFUSED_N,
+};
+
+/* Frames of the relay dropped without an answer (iomt_gwd_rec_dropped_total{reason}). */
+enum gwd_rec_drop {
+	GWD_REC_DROP_MALFORMED,		/* a REC_PUT that does not decode */
+	GWD_REC_DROP_UNKNOWN_ACK,	/* a REC_ACK for no batch in flight */
+	GWD_REC_DROP_STORE_FRAME,	/* the store sent something else */
+	GWD_REC_DROP_N,
+};
+
 struct gwd_stats {
 	struct rt_metric m1_received, m2_sent, m3_ok, m4_sent, busy;
 	struct rt_metric drop[GWD_DROP_N];
@@ -43,12 +62,19 @@ struct gwd_stats {
 	struct rt_metric sessions, sessions_expired, sessions_evicted;
 	struct rt_metric udp_send_errors;
 	struct rt_metric udp_kernel_drops;
+	/* relay role */
+	struct rt_metric rec_forwarded, rec_records_forwarded, rec_pending;
+	struct rt_metric rec_acked[IOMT_REC_UNREACHABLE + 1];	/* by the store's status */
+	struct rt_metric rec_refused[GWD_REC_REFUSED_N];
+	struct rt_metric rec_dropped[GWD_REC_DROP_N];
+	struct rt_metric store_link_up, store_connects, store_stream_errors;
 };
 
 extern struct gwd_stats gwd_stats;
 
 extern const char *const gwd_drop_name[GWD_DROP_N];
 extern const char *const gwd_fail_name[GWD_FAIL_N];
+extern const char *const gwd_rec_refusal_name[GWD_REC_REFUSED_N];
 /* "unknown_device" ... "denied", or "other". */
 const char *gwd_code_name(unsigned code);
 

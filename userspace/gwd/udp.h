@@ -16,9 +16,10 @@
 #include "wire.h"
 
 enum {
-	/* The largest device frame is 167 bytes (KDC_AP_REQ); a datagram that does
+	/* The largest device frame is a REC_PUT of one Ethernet MTU (1500 - IPv4
+	 * 20 - UDP 8: sensors never rely on fragmentation); a datagram that does
 	 * not fit is cut by the kernel (MSG_TRUNC) and refused as oversized. */
-	GWD_UDP_RX_BUF = 256,
+	GWD_UDP_RX_BUF = 1472,
 	/* The largest frame we send to a device: S2_M4. */
 	GWD_UDP_TX_MAX = IOMT_WIRE_HDR_LEN + IOMT_WIRE_S2_M4_LEN,
 };

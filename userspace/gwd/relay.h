@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The relay role (first paper, §IV: gateways only relay encrypted records),
+ * behind struct gwd_role_ops. Sensors send REC_PUT datagrams
+ * (lib/recbatch.h); the relay checks each one's exact structure with
+ * iomt_recbatch_decode (it holds no data key and opens nothing), puts its
+ * own batch id in place of the sensor's and forwards the bytes unchanged
+ * over one persistent TCP link to the cloud store (store_link.h). When the
+ * store's REC_ACK comes back, the sensor gets it under its own batch id.
+ *
+ * Nothing is dropped silently: a batch that does not parse is dropped and
+ * counted (answering garbage would make us a reflector); every other batch
+ * gets exactly one REC_ACK: the store's, or ours when the store cannot take
+ * it: UNREACHABLE (link down, link lost, or no answer within relay_timeout)
+ * or BUSY (pending table or link queue full, or stopping). The sensor
+ * retries; the store counts a record it already holds as a duplicate, so a
+ * retry is harmless. Pending batches live in memory only: durable spooling
+ * while the store is down is a later change.
+ *
+ * The store link's socket is in the relay's own epoll set, which is itself
+ * watched by the engine's; the engine does not know its tag, and every
+ * loop pass runs the roles' tick(), where the relay drains its set.
+ */
+#ifndef IOMT_GWD_RELAY_H
+#define IOMT_GWD_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "recbatch.h"
+#include "role.h"
+#include "store_link.h"
+
+/* The engine ignores events with this tag; tick() handles them. */
+#define GWD_RELAY_EPOLL_TAG UINT64_C(0x52454c4159)	/* "RELAY" */
+
+struct gwd_relay_entry {
+	uint64_t id;			/* our batch id; 0: free */
+	uint8_t sensor_id[8];		/* the sensor's batch id */
+	uint16_t records;
+	struct gwd_addr to;
+	uint64_t deadline;
+};
+
+struct gwd_relay {
+	const struct gwd_tx *tx;
+	struct gwd_store_link link;
+	int epfd;			/* the relay's epoll set (store link) */
+	int outer_epfd;			/* the engine's, watching epfd */
+	struct gwd_relay_entry *pend;
+	uint32_t *free_slots;
+	size_t cap, used;
+	uint32_t seq;			/* high half of our batch ids */
+	uint64_t timeout_ms, next_deadline;
+	int draining;
+	struct gwd_frame *frames;	/* store frames of one read pass */
+	size_t batch;
+	struct iomt_recbatch scratch;	/* decode result (pointers only) */
+};
+
+extern const struct gwd_role_ops gwd_relay_ops;
+
+/* The pending table, the store link and its epoll set inside the engine's
+ * (outer_epfd): 0, or -errno with a message in err. */
+int gwd_relay_init(struct gwd_relay *r, const struct gwd_cfg *cfg, const struct gwd_tx *tx,
+		   int outer_epfd, char *err, size_t errlen);
+void gwd_relay_fini(struct gwd_relay *r);
+/* "relay role up: store HOST:PORT, N pending max" for the start-up line. */
+void gwd_relay_describe(const struct gwd_relay *r, char *buf, size_t len);
+
+#endif
