@@ -16,6 +16,12 @@
 #           authenticating (AS -> TGS -> AP) with equal session fingerprints
 #           at both ends, the same-patient policy, revocation, key update,
 #           the KDC's audit log.
+#   part 4  data key management (section IV): iomt-ppd (K_master, policy,
+#           evidence log), iomt-store, iomt-gwd relaying, iomt-sensor data:
+#           a data key provisioned over the KDC channel, readings sealed at
+#           the sensor, stored as ciphertext, a treatment query approved by
+#           the patient's policy and decrypted, a research query refused,
+#           the evidence log verified and a tampered copy caught.
 #
 # Exit status 0 only if every step succeeded. Everything runs in a temporary
 # directory that is removed at the end (IOMT_RUN_KEEP=1 keeps it); every
@@ -331,14 +337,110 @@ else
 	say "no key in any log (fingerprints only)"
 fi
 rc=0; sys_stop gw-alice || rc=$?
+say "iomt-gwd stopped (SIGTERM): exit $rc (the KDC stays up for part 4)"
 [ $rc = 0 ] || fail "iomt-gwd (gateway) exited $rc"
-rc=0; sys_stop kdc || rc=$?
-say "iomt-gwd and iomt-kdc stopped (SIGTERM): exit ${rc}"
-[ $rc = 0 ] || fail "iomt-kdc exited $rc"
+
+# ---- part 4 -------------------------------------------------------------------
+printf '\n=== Part 4: data key management (first paper, section IV): PPD, sensor, gateway, cloud store ===\n'
+printf '(iomt-ppd, iomt-sensor data, iomt-gwd relaying, iomt-store; every transfer over KDC-established keys)\n'
+P=$D/ppd-alice S=$D/store-1
+
+step 16 "The patient's PPD and the cloud application's signing key"
+sys_ppd_init ppd-alice kdc ppd-alice "# alice's consent policy: first match wins, no match = ask (refused: no prompt here)
+allow requester=store-1 purpose=treatment max_range=24h
+allow requester=store-1 purpose=emergency
+deny requester=* purpose=research" || die "iomt-ppd init"
+say "iomt-ppd init: K_master (32 random bytes) wrapped under alice's passphrase (Argon2id + AES-128-CCM),"
+say "evidence-log signing key (P-256) $P/evlog.key; the PPD's KDC key ppd-alice"
+mkdir -p "$S" && chmod 0700 "$S"
+sys_guard "$SYS_BIN/iomt-store" keygen --out "$S/app.pem" --pub "$S/app.pub.pem" >/dev/null 2>&1 ||
+	die "iomt-store keygen"
+sys_ppd_trust ppd-alice store-1 "$S/app.pub.pem"
+say "iomt-store keygen: the processing application's P-256 key; alice's PPD trusts store-1 with its public half"
+say "alice's policy: $(grep -v '^#' "$P/policy" | paste -sd';' | sed 's/;/; /g')"
+# alice-hr's key was rotated in part 3: export its current key (bootstrapping again).
+sys_guard "$SYS_BIN/iomt-kdc" admin export-key alice-hr --db "$K/kdc.db" --master "$K/master.key" \
+	--out "$K/keys/alice-hr.v2.key" --audit-log "$K/audit.log" >/dev/null 2>&1 || die "export-key alice-hr"
+say "alice-hr's new key (version 2 after part 3's rotate) exported again for the sensor"
+
+step 17 "Starting the store, the PPD and alice's gateway (gateway + relay roles)"
+sys_store_start store-1 || die "iomt-store did not start"
+say "iomt-store  pid $(sys_pid store-1)  gateways tcp ${SYS_ADDR[store-1.addr]}  database $S/store.db"
+sys_ppd_start ppd-alice || die "iomt-ppd did not start"
+say "iomt-ppd    pid $(sys_pid ppd-alice)  tcp ${SYS_ADDR[ppd-alice.addr]}  consent: policy  evidence log $P/evidence.log"
+sys_gwd_gateway_start gw-alice "$K/keys/gw-alice.key" --set relay=yes --store "${SYS_ADDR[store-1.addr]}" ||
+	die "iomt-gwd (relay) did not start"
+say "iomt-gwd    pid $(sys_pid gw-alice)  sensors udp ${SYS_ADDR[gw-alice.udp]}  -> store ${SYS_ADDR[store-1.addr]} (holds no data key)"
+
+step 18 "alice-hr: data key from the PPD (KDC ticket, PROVISION), 120 readings sealed and sent"
+T0=$(date -u -d 'yesterday 08:00' +%s)
+out=$(sys_guard "$SYS_BIN/iomt-sensor" data --state "$D/alice-hr.data" --gateway "${SYS_ADDR[gw-alice.udp]}" \
+	--key "$K/keys/alice-hr.v2.key" --kdc "${SYS_ADDR[kdc.addr]}" --ppd "ppd-alice=${SYS_ADDR[ppd-alice.addr]}" \
+	--conf leaf=60s,arity=24x60,refresh=1h --records 120 --interval 60s --clock-start "$T0" --batch 16 2>&1)
+rc=$?
+printf '%s\n' "$out" | grep -iE 'provision|sent|acked|summary|records' | head -n 4 | sed 's/^/    /'
+[ $rc = 0 ] || fail "iomt-sensor data exited $rc: $(printf '%s\n' "$out" | tail -n 1)"
+say "key tree: leaves of 60 s, 24 h x 60 min, K_data refreshed every hour (old keys erased at the sensor)"
+say "gateway relay: $(sys_metrics "${SYS_ADDR[gw-alice.metrics]}" | awk '/^iomt_gwd_rec_[a-z_]*total/ && $2 != 0 { printf "%s=%s ", $1, $2 }')"
+
+step 19 "The cloud store holds ciphertext only (iomt-store query: metadata)"
+sys_guard "$SYS_BIN/iomt-store" query --db "$S/store.db" >"$S/query.txt" 2>&1
+n=$(grep -cE '^[0-9a-f]{32} ' "$S/query.txt")
+say "records held: $n; each a sealed AES-128-CCM record, listed by name only:"
+grep -vE '^[0-9a-f]{32} ' "$S/query.txt" | head -n 1 | cut -c1-120 | sed 's/^/      /'
+grep -E '^[0-9a-f]{32} ' "$S/query.txt" | head -n 2 | cut -c1-120 | sed 's/^/      /'
+[ "$n" = 120 ] || fail "the store holds $n records, expected 120"
+F=$(date -u -d "@$T0" +%Y-%m-%dT%H:%M:%SZ) TO=$(date -u -d "@$((T0 + 7199))" +%Y-%m-%dT%H:%M:%SZ)
+dec() {
+	sys_guard "$SYS_BIN/iomt-store" decrypt --db "$S/store.db" --kdc "${SYS_ADDR[kdc.addr]}" \
+		--key "$K/keys/store-1.key" --app-key "$S/app.pem" --ppd "ppd-alice=${SYS_ADDR[ppd-alice.addr]}" \
+		--from "$F" --to "$TO" --decrypt-for 1h "$@"
+}
+
+step 20 "A doctor's treatment query: signed consent request -> alice's policy approves -> decrypted"
+say "records $F .. $TO (two hours: two epochs of the key tree)"
+out=$(dec --purpose treatment --note "Cardiology follow-up" --out "$S/treatment.txt" 2>&1)
+rc=$?
+printf '%s\n' "$out" | head -n 8 | sed 's/^/    /'
+nd=$(grep -c . "$S/treatment.txt" 2>/dev/null)
+say "decrypted lines: ${nd:-0}; e.g. $(head -n 1 "$S/treatment.txt" 2>/dev/null | cut -c1-120)"
+[ $rc = 0 ] && [ "${nd:-0}" = 120 ] || fail "treatment decrypt: exit $rc, ${nd:-0} of 120 records"
+
+step 21 "A research query: alice's policy refuses; nothing is decrypted"
+out=$(dec --purpose research --out "$S/research.txt" 2>&1)
+rc=$?
+printf '%s\n' "$out" | grep -iE 'denied|refused|reason' | head -n 2 | sed 's/^/    /'
+say "exit $rc; output file: $([ -e "$S/research.txt" ] && echo written || echo none)"
+[ $rc = 3 ] && [ ! -e "$S/research.txt" ] || fail "research request: exit $rc (want 3, nothing written)"
+
+step 22 "alice's evidence log: every request, decision and release, signed and hash-chained"
+sys_guard "$SYS_BIN/iomt-ppd" log show --log "$P/evidence.log" --pub "$P/evlog.pub" 2>&1 | cut -c1-160 |
+	grep -vE '^ *$| head ' | head -n 12 | sed 's/^/    /'
+say "(each entry is followed by a signed head; 'iomt-ppd log show' prints them)"
+out=$(sys_guard "$SYS_BIN/iomt-ppd" log verify --log "$P/evidence.log" --pub "$P/evlog.pub" 2>&1)
+rc=$?
+say "log verify: exit $rc: $(printf '%s\n' "$out" | tail -n 1)"
+[ $rc = 0 ] || fail "the evidence log does not verify"
+cp "$P/evidence.log" "$D/evidence.tampered"
+sz=$(stat -c %s "$D/evidence.tampered")
+printf 'X' | dd of="$D/evidence.tampered" bs=1 seek=$((sz / 2)) conv=notrunc 2>/dev/null
+out=$(sys_guard "$SYS_BIN/iomt-ppd" log verify --log "$D/evidence.tampered" --pub "$P/evlog.pub" 2>&1)
+rc=$?
+say "a copy with one byte changed: exit $rc: $(printf '%s\n' "$out" | tail -n 1 | cut -c1-120)"
+[ $rc = 1 ] || fail "a tampered evidence log verified"
+
+step 23 "Stopping (SIGTERM)"
+st=
+for n in gw-alice ppd-alice store-1 kdc; do
+	rc=0; sys_stop "$n" || rc=$?
+	[ $rc = 0 ] || fail "$n exited $rc"
+	st="$st $n=$rc"
+done
+say "exit status:$st"
 
 printf '\n'
 if [ ${#failures[@]} = 0 ]; then
-	printf 'RESULT: OK: %d devices, %d agreements, keys equal at device, MEC and TTP, every identity rotated; KDC tickets, policy and AP sessions as expected; no errors, clean shutdown (%d s)\n' \
+	printf 'RESULT: OK: %d devices, %d agreements, keys equal at device, MEC and TTP, every identity rotated; KDC tickets, policy and AP sessions as expected; records sealed at the sensor, decrypted only after consent, evidence log verified; no errors, clean shutdown (%d s)\n' \
 		"$NDEV" "$want" "$(($(ms_since "$T_START") / 1000))"
 	exit 0
 fi

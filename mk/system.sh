@@ -51,7 +51,7 @@ sys_err() { printf '%s\n' "system: $*" >&2; }
 # DIR is given) and installs the cleanup trap.
 sys_init() {
 	local b
-	for b in iomt-ttp iomt-gwd iomt-sensor iomt-user iomt-kdc iomt-kclient; do
+	for b in iomt-ttp iomt-gwd iomt-sensor iomt-user iomt-kdc iomt-kclient iomt-ppd iomt-store; do
 		[ -x "$SYS_BIN/$b" ] || { sys_err "$SYS_BIN/$b missing: build first (make)"; return 1; }
 	done
 	if [ -n "${1:-}" ]; then
@@ -530,4 +530,63 @@ sys_gwd_gateway_start() {
 	fi
 	SYS_ADDR[$g.udp]=$(sed -n 's/^listen //p' "$d/ports")
 	SYS_ADDR[$g.metrics]=$(sed -n 's/^metrics_listen //p' "$d/ports")
+}
+
+# ---- data key management: PPD, cloud store, relay -------------------------------
+
+# sys_ppd_init PPD KDC NAME POLICY: a PPD in $SYS_DIR/PPD: iomt-ppd init
+# (K_master wrapped under a random passphrase, evidence-log key), its KDC
+# key (principal NAME of KDC), the policy text POLICY; requesters are added
+# with sys_ppd_trust.
+sys_ppd_init() {
+	local p=$1 d=$SYS_DIR/$1 k=$2 name=$3
+	mkdir -p "$d" && chmod 0700 "$d" || return 1
+	head -c 24 /dev/urandom | od -A n -t x1 | tr -d ' \n' >"$d/passphrase" && chmod 0600 "$d/passphrase"
+	sys_guard "$SYS_BIN/iomt-ppd" init --dir "$d" --passphrase-file "$d/passphrase" \
+		>/dev/null 2>"$d/init.err" ||
+		{ sys_err "iomt-ppd init: $(tail -n 1 "$d/init.err")"; return 1; }
+	cp "$SYS_DIR/$k/keys/$name.key" "$d/ppd.key" && chmod 0600 "$d/ppd.key" || return 1
+	printf '%s\n' "$4" >"$d/policy"
+	: >"$d/requesters"
+}
+
+# sys_ppd_trust PPD NAME PUBPEM: the PPD trusts requester NAME's signing key.
+sys_ppd_trust() {
+	printf '%s %s\n' "$2" "$3" >>"$SYS_DIR/$1/requesters"
+}
+
+# sys_ppd_start PPD [--KEY VALUE...]: iomt-ppd serve on 127.0.0.1 (port 0),
+# deciding by policy. Sets SYS_ADDR[PPD.addr], [PPD.metrics].
+sys_ppd_start() {
+	local p=$1 d=$SYS_DIR/$1
+	shift
+	rm -f "$d/ports"
+	_sys_spawn "$p" "$d/$p.out" "$SYS_BIN/iomt-ppd" serve --dir "$d" \
+		--passphrase-file "$d/passphrase" --consent policy --listen 127.0.0.1:0 \
+		--metrics-listen 127.0.0.1:0 --port-file "$d/ports" --pidfile "$d/ppd.pid" \
+		--log-file "$d/$p.log" "$@"
+	if ! _sys_wait_file "$d/ports" "$p" '^metrics_listen '; then
+		sys_err "iomt-ppd $p did not start: $(tail -n 2 "$d/$p.out" "$d/$p.log" 2>/dev/null | grep -v '^==' | tail -n 2)"
+		return 1
+	fi
+	SYS_ADDR[$p.addr]=$(sed -n 's/^listen //p' "$d/ports")
+	SYS_ADDR[$p.metrics]=$(sed -n 's/^metrics_listen //p' "$d/ports")
+}
+
+# sys_store_start STORE [--KEY VALUE...]: iomt-store serve on 127.0.0.1
+# with $SYS_DIR/STORE/store.db. Sets SYS_ADDR[STORE.addr], [STORE.metrics].
+sys_store_start() {
+	local s=$1 d=$SYS_DIR/$1
+	shift
+	mkdir -p "$d" && chmod 0700 "$d" || return 1
+	rm -f "$d/ports"
+	_sys_spawn "$s" "$d/$s.out" "$SYS_BIN/iomt-store" serve --db "$d/store.db" \
+		--listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --port-file "$d/ports" \
+		--pidfile "$d/store.pid" --log-file "$d/$s.log" "$@"
+	if ! _sys_wait_file "$d/ports" "$s" '^metrics='; then
+		sys_err "iomt-store $s did not start: $(tail -n 2 "$d/$s.out" "$d/$s.log" 2>/dev/null | grep -v '^==' | tail -n 2)"
+		return 1
+	fi
+	SYS_ADDR[$s.addr]=127.0.0.1:$(sed -n 's/^listen=//p' "$d/ports")
+	SYS_ADDR[$s.metrics]=127.0.0.1:$(sed -n 's/^metrics=//p' "$d/ports")
 }
