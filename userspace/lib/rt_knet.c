@@ -161,23 +161,28 @@ long rt_knet_recv_frame(int fd, void *buf, size_t cap, uint64_t deadline)
 {
 	uint8_t *b = buf, type;
 	const uint8_t *payload;
-	size_t have = 0, plen, flen;
+	size_t have = 0, want = IOMT_WIRE_HDR_LEN, plen, flen;
 
+	/* Reads the header, then exactly the frame it announces: never a byte of
+	 * the next frame, which stays in the socket for the next call. */
 	for (;;) {
 		int r = IOMT_EPARTIAL;
 		ssize_t n;
 
-		if (have)
+		if (have >= IOMT_WIRE_HDR_LEN) {
 			r = iomt_wire_next(b, have, &type, &payload, &plen, &flen);
+			if (r == IOMT_EPARTIAL)
+				want = IOMT_WIRE_HDR_LEN + ((size_t)b[2] << 8 | b[3]);
+		}
 		if (r == IOMT_OK)
 			return (long)flen;
 		if (r != IOMT_EPARTIAL)
 			return -EPROTO;
-		if (have == cap)
+		if (want > cap)
 			return -EMSGSIZE;
 		if ((r = wait_fd(fd, POLLIN, deadline)))
 			return r;
-		n = recv(fd, b + have, cap - have, MSG_DONTWAIT);
+		n = recv(fd, b + have, want - have, MSG_DONTWAIT);
 		if (n == 0)
 			return -ECONNRESET;
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
