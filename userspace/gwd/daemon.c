@@ -54,7 +54,7 @@ static int setup_gateway(struct gwd *g, char *err, size_t errlen)
 static int setup_relay(struct gwd *g, char *err, size_t errlen)
 {
 	g->relay_on = 1;	/* fini undoes a partial init */
-	if (gwd_relay_init(&g->relay, &g->cfg, &g->engine.tx, g->engine.epfd, err, errlen))
+	if (gwd_relay_init(&g->relay, &g->cfg, &g->engine, err, errlen))
 		return -1;
 	return gwd_engine_add_role(&g->engine, &gwd_relay_ops, &g->relay);
 }

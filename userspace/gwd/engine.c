@@ -18,8 +18,8 @@
 enum tag {
 	TAG_SIGNAL = 1,
 	TAG_UDP,
-	TAG_LINK,
 	TAG_METRICS,
+	TAG_LINK,	/* + the link's index: the last tag */
 };
 
 uint64_t gwd_now_ms(void)
@@ -44,14 +44,16 @@ static int tx_upstream(void *ctx, uint8_t type, const void *payload, size_t len)
 {
 	struct gwd_engine *e = ctx;
 
-	return gwd_link_queue(&e->link, type, payload, len);
+	if (!e->upstream)
+		return -ENOTCONN;
+	return gwd_link_queue(e->upstream, type, payload, len, NULL, 0);
 }
 
 static int tx_upstream_up(void *ctx)
 {
 	struct gwd_engine *e = ctx;
 
-	return gwd_link_is_up(&e->link);
+	return e->upstream && gwd_link_is_up(e->upstream);
 }
 
 static void engine_stop(struct gwd_engine *e, uint64_t now);
@@ -92,33 +94,49 @@ static int role_for(const struct gwd_engine *e, enum gwd_src src, uint8_t type)
 	return -1;
 }
 
-static void engine_link_down(struct gwd_engine *e, uint64_t now, const char *why)
+static const struct gwd_link_user *link_user(const struct gwd_engine *e,
+					     const struct gwd_link *l)
 {
-	if (gwd_link_close(&e->link, now, why)) {
-		roles_link(e, 0, now);
+	return &e->link_user[l - e->link];
+}
+
+static void engine_link_down(struct gwd_engine *e, struct gwd_link *l, uint64_t now,
+			     const char *why)
+{
+	const struct gwd_link_user *u = link_user(e, l);
+
+	if (gwd_link_close(l, now, why)) {
+		u->state(u->ctx, 0, now);
 		gwd_udp_flush(&e->udp);
 	}
 }
 
-static void engine_link_up(struct gwd_engine *e, uint64_t now)
+static void engine_link_up(struct gwd_engine *e, struct gwd_link *l, uint64_t now)
 {
-	roles_link(e, 1, now);
+	const struct gwd_link_user *u = link_user(e, l);
+
+	u->state(u->ctx, 1, now);
 }
 
-/* Sends what the role queued: datagrams in one sendmmsg, M2s in one write. */
+/* Sends what was queued: datagrams in one sendmmsg, each link's frames in
+ * one write. */
 static void engine_flush(struct gwd_engine *e, uint64_t now)
 {
-	int r;
-
 	gwd_udp_flush(&e->udp);
-	if (!e->link_on || !gwd_link_is_up(&e->link) || !e->link.tx_len)
-		return;
-	r = gwd_link_flush(&e->link);
-	if (r)
-		engine_link_down(e, now, strerror(-r));
+	for (size_t i = 0; i < e->nlinks; i++) {
+		struct gwd_link *l = &e->link[i];
+		int r;
+
+		if (!gwd_link_is_up(l) || !l->tx_len)
+			continue;
+		r = gwd_link_flush(l);
+		if (r)
+			engine_link_down(e, l, now, strerror(-r));
+	}
 }
 
-/* Each role gets its frames of the batch (owner[i]), in arrival order. */
+/* Each role gets its frames of the batch (owner[i]), in arrival order;
+ * the caller flushes what they queued. */
 static void engine_dispatch(struct gwd_engine *e, enum gwd_src src, size_t n)
 {
 	uint64_t now = gwd_now_ms();
@@ -136,7 +154,6 @@ static void engine_dispatch(struct gwd_engine *e, enum gwd_src src, size_t n)
 		if (k)
 			e->role[r]->handle(e->role_ctx[r], src, e->sorted, k, now);
 	}
-	engine_flush(e, now);
 }
 
 /* ---- device datagrams ---- */
@@ -194,69 +211,91 @@ static void engine_udp_input(struct gwd_engine *e)
 			if (udp_frame(e, i, &e->frames[k], &e->owner[k]) == 0)
 				k++;
 		engine_dispatch(e, GWD_SRC_DEVICE, k);
+		engine_flush(e, gwd_now_ms());
 		if ((size_t)n < e->batch)
 			return;	/* the socket is drained */
 	}
 }
 
-/* ---- TTP frames ---- */
+/* ---- TTP frames: the link user of the upstream link ---- */
 
-/* Keeps the frames the role takes from the TTP; counts the others. */
-static size_t upstream_filter(struct gwd_engine *e, size_t n)
+/* Keeps the frames a role takes from the TTP (in e->frames, their role in
+ * e->owner); counts the others. */
+static size_t upstream_filter(struct gwd_engine *e, const struct gwd_frame *f, size_t n)
 {
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		int r = role_for(e, GWD_SRC_UPSTREAM, e->frames[i].type);
+		int r = role_for(e, GWD_SRC_UPSTREAM, f[i].type);
 
 		if (r >= 0) {
 			e->owner[k] = (uint8_t)r;
-			e->frames[k++] = e->frames[i];
+			e->frames[k++] = f[i];
 			continue;
 		}
-		rt_dbg("dropped frame of type 0x%02x from the TTP", e->frames[i].type);
+		rt_dbg("dropped frame of type 0x%02x from the TTP", f[i].type);
 		rt_metric_inc(&gwd_stats.drop[GWD_DROP_TYPE]);
 	}
 	return k;
 }
 
-static void engine_link_input(struct gwd_engine *e, uint64_t now)
+static void upstream_frames(void *ctx, const struct gwd_frame *f, size_t n, uint64_t now_ms)
 {
+	struct gwd_engine *e = ctx;
+
+	(void)now_ms;
+	engine_dispatch(e, GWD_SRC_UPSTREAM, upstream_filter(e, f, n));
+}
+
+static void upstream_state(void *ctx, int up, uint64_t now_ms)
+{
+	roles_link(ctx, up, now_ms);
+}
+
+/* ---- link events ---- */
+
+static void engine_link_input(struct gwd_engine *e, struct gwd_link *l, uint64_t now)
+{
+	const struct gwd_link_user *u = link_user(e, l);
 	char why[80];
 	int bad, r;
 
-	for (int pass = 0; pass < GWD_LINK_PASSES_MAX && gwd_link_is_up(&e->link); pass++) {
-		size_t n = gwd_link_frames(&e->link, e->frames, e->batch, &bad);
+	for (int pass = 0; pass < GWD_LINK_PASSES_MAX && gwd_link_is_up(l); pass++) {
+		size_t n = gwd_link_frames(l, e->frames, e->batch, &bad);
 
 		if (n) {
-			engine_dispatch(e, GWD_SRC_UPSTREAM, upstream_filter(e, n));
+			u->frames(u->ctx, e->frames, n, now);
+			engine_flush(e, now);
 			continue;
 		}
 		if (bad) {
-			rt_metric_inc(&gwd_stats.link_stream_errors);
+			rt_metric_inc(&l->c.stats->stream_errors);
 			snprintf(why, sizeof(why), "corrupt stream (%s)", iomt_strerror(bad));
-			engine_link_down(e, now, why);
+			engine_link_down(e, l, now, why);
 			return;
 		}
-		r = gwd_link_fill(&e->link);
+		r = gwd_link_fill(l);
+		if (r == -ECONNRESET)
+			snprintf(why, sizeof(why), "closed by the %s", l->c.name);
 		if (r < 0)
-			engine_link_down(e, now, r == -ECONNRESET ? "closed by the TTP" : strerror(-r));
+			engine_link_down(e, l, now, r == -ECONNRESET ? why : strerror(-r));
 		if (r <= 0)
 			return;
 	}
 }
 
-static void engine_on_link(struct gwd_engine *e, uint32_t events, uint64_t now)
+static void engine_on_link(struct gwd_engine *e, struct gwd_link *l, uint32_t events,
+			   uint64_t now)
 {
-	if (e->link.state == GWD_LINK_CONNECTING) {
-		if (gwd_link_on_connect(&e->link, events, now))
-			engine_link_up(e, now);
+	if (l->state == GWD_LINK_CONNECTING) {
+		if (gwd_link_on_connect(l, events, now))
+			engine_link_up(e, l, now);
 		return;
 	}
 	if (events & EPOLLOUT)
 		engine_flush(e, now);
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		engine_link_input(e, now);
+		engine_link_input(e, l, now);
 }
 
 /* ---- signals, timers, the loop ---- */
@@ -300,11 +339,12 @@ static void engine_event(struct gwd_engine *e, const struct epoll_event *ev)
 	case TAG_UDP:
 		engine_udp_input(e);
 		break;
-	case TAG_LINK:
-		engine_on_link(e, ev->events, now);
-		break;
 	case TAG_METRICS:
 		gwd_metrics_accept(e->metrics_fd);
+		break;
+	default:
+		if (ev->data.u64 - TAG_LINK < e->nlinks)
+			engine_on_link(e, &e->link[ev->data.u64 - TAG_LINK], ev->events, now);
 		break;
 	}
 }
@@ -312,20 +352,22 @@ static void engine_event(struct gwd_engine *e, const struct epoll_event *ev)
 /* Runs what is due: the next deadline (ms), or UINT64_MAX. */
 static uint64_t engine_timers(struct gwd_engine *e, uint64_t now)
 {
-	uint64_t next = UINT64_MAX, link = UINT64_MAX;
+	uint64_t next = UINT64_MAX;
 
-	if (e->link_on && gwd_link_tick(&e->link, now))
-		engine_link_up(e, now);
+	for (size_t i = 0; i < e->nlinks; i++)
+		if (gwd_link_tick(&e->link[i], now))
+			engine_link_up(e, &e->link[i], now);
 	for (size_t r = 0; r < e->nroles; r++) {
 		uint64_t t = e->role[r]->tick(e->role_ctx[r], now);
 
 		next = t < next ? t : next;
 	}
 	engine_flush(e, now);
-	if (e->link_on)
-		link = gwd_link_deadline(&e->link);
-	if (link < next)
-		next = link;
+	for (size_t i = 0; i < e->nlinks; i++) {
+		uint64_t t = gwd_link_deadline(&e->link[i]);
+
+		next = t < next ? t : next;
+	}
 	if (e->stopping && e->stop_deadline < next)
 		next = e->stop_deadline;
 	return next;
@@ -413,6 +455,21 @@ static int open_sockets(struct gwd_engine *e, char *err, size_t errlen)
 	return 0;
 }
 
+/* The MEC role's link: its frames go to the roles as GWD_SRC_UPSTREAM. */
+static int open_upstream(struct gwd_engine *e, size_t tx_cap, char *err, size_t errlen)
+{
+	const struct gwd_link_cfg c = {
+		.name = "TTP", .ep = e->cfg->ttp, .tx_cap = tx_cap,
+		.backoff_max_ms = e->cfg->ttp_reconnect_max_ms, .stats = &gwd_stats.ttp_link,
+	};
+	const struct gwd_link_user u = { e, upstream_frames, upstream_state };
+	int r = gwd_engine_add_link(e, &c, &u, &e->upstream);
+
+	if (r)
+		snprintf(err, errlen, "TTP link: %s", strerror(-r));
+	return r;
+}
+
 int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, size_t tx_cap,
 		    char *err, size_t errlen)
 {
@@ -421,10 +478,9 @@ int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, 
 	memset(e, 0, sizeof(*e));
 	e->cfg = cfg;
 	e->sigfd = sigfd;
-	e->epfd = e->metrics_fd = e->udp.fd = e->link.fd = -1;
+	e->epfd = e->metrics_fd = e->udp.fd = -1;
 	e->batch = (size_t)cfg->batch_max;
 	e->tx = (struct gwd_tx){ e, tx_device, tx_upstream, tx_upstream_up, tx_fatal };
-	e->link_on = tx_cap > 0;
 	e->frames = calloc(e->batch, sizeof(*e->frames));
 	e->sorted = calloc(e->batch, sizeof(*e->sorted));
 	e->owner = calloc(e->batch, sizeof(*e->owner));
@@ -434,9 +490,8 @@ int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, 
 		return -errno;
 	}
 	r = open_sockets(e, err, errlen);
-	if (!r && (r = gwd_link_init(&e->link, &cfg->ttp, e->epfd, TAG_LINK, tx_cap ? tx_cap : 1,
-				     cfg->ttp_reconnect_max_ms)))
-		snprintf(err, errlen, "TTP link: %s", strerror(-r));
+	if (!r && tx_cap)
+		r = open_upstream(e, tx_cap, err, errlen);
 	if (!r && ((r = watch(e, sigfd, TAG_SIGNAL)) || (r = watch(e, e->udp.fd, TAG_UDP)) ||
 		   (r = watch(e, e->metrics_fd, TAG_METRICS))))
 		snprintf(err, errlen, "epoll: %s", strerror(-r));
@@ -457,9 +512,28 @@ int gwd_engine_add_role(struct gwd_engine *e, const struct gwd_role_ops *ops, vo
 	return 0;
 }
 
+int gwd_engine_add_link(struct gwd_engine *e, const struct gwd_link_cfg *c,
+			const struct gwd_link_user *user, struct gwd_link **out)
+{
+	struct gwd_link *l;
+
+	if (e->nlinks == GWD_LINKS_MAX)
+		return -ENOSPC;
+	l = &e->link[e->nlinks];
+	if (gwd_link_init(l, c, e->epfd, TAG_LINK + e->nlinks)) {
+		gwd_link_fini(l);
+		return -ENOMEM;
+	}
+	e->link_user[e->nlinks++] = *user;
+	*out = l;
+	return 0;
+}
+
 void gwd_engine_close(struct gwd_engine *e)
 {
-	gwd_link_fini(&e->link);
+	for (size_t i = 0; i < e->nlinks; i++)
+		gwd_link_fini(&e->link[i]);
+	e->nlinks = 0;
 	gwd_udp_close(&e->udp);
 	if (e->metrics_fd >= 0)
 		close(e->metrics_fd);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The event engine: one epoll loop over the devices' UDP socket, the TTP
- * link, the metrics listener and the signal descriptor. Each pass drains
- * the UDP socket with recvmmsg, checks every frame's header and exact size,
- * hands batches to the role (role.h), and sends what the role queued in one
- * batch. Timers (link back-off, agreement timeouts, session expiry, the
- * bounded wait of a graceful stop) set the epoll timeout. Single-threaded.
+ * The event engine: one epoll loop over the devices' UDP socket, the TCP
+ * links (link.h: the TTP's, the store's), the metrics listener and the
+ * signal descriptor. Each pass drains the UDP socket with recvmmsg, checks
+ * every frame's header and exact size, hands batches to the role (role.h),
+ * and sends what the role queued in one batch. Every link is the engine's:
+ * it connects, reads and writes each one alike and hands a link's frames and
+ * up/down changes to whoever added it (the TTP link's to the roles, as
+ * GWD_SRC_UPSTREAM; the store link's to the relay role). Timers (link
+ * back-off, agreement timeouts, session expiry, the bounded wait of a
+ * graceful stop) set the epoll timeout. Single-threaded.
  */
 #ifndef IOMT_GWD_ENGINE_H
 #define IOMT_GWD_ENGINE_H
@@ -15,7 +19,7 @@
 
 #include "config.h"
 #include "role.h"
-#include "ttp_link.h"
+#include "link.h"
 #include "udp.h"
 
 enum {
@@ -23,18 +27,31 @@ enum {
 	GWD_LINK_PASSES_MAX = 64,	/* link reads per pass */
 	GWD_EVENTS_MAX = 16,
 	GWD_ROLES_MAX = 4,
+	GWD_LINKS_MAX = 4,
+};
+
+/* Who gets a link's frames and state changes; the engine sends what they
+ * queued (datagrams, link frames) after each call. */
+struct gwd_link_user {
+	void *ctx;
+	/* A batch of complete frames from the link (checked header, any type). */
+	void (*frames)(void *ctx, const struct gwd_frame *f, size_t n, uint64_t now_ms);
+	/* The link came up (1) or went down (0): requests in flight are lost. */
+	void (*state)(void *ctx, int up, uint64_t now_ms);
 };
 
 struct gwd_engine {
 	const struct gwd_cfg *cfg;
 	int epfd, sigfd, metrics_fd;
 	struct gwd_udp udp;
-	struct gwd_link link;
+	struct gwd_link link[GWD_LINKS_MAX];
+	struct gwd_link_user link_user[GWD_LINKS_MAX];
+	size_t nlinks;
+	struct gwd_link *upstream;	/* the TTP link; NULL without the MEC role */
 	struct rt_endpoint metrics_bound;
 	const struct gwd_role_ops *role[GWD_ROLES_MAX];
 	void *role_ctx[GWD_ROLES_MAX];
 	size_t nroles;
-	int link_on;			/* the TTP link is used (the MEC role is on) */
 	struct gwd_tx tx;
 	struct gwd_frame *frames;
 	struct gwd_frame *sorted;	/* one role's frames of a batch */
@@ -56,6 +73,12 @@ int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, 
 int gwd_engine_ready(struct gwd_engine *e, char *err, size_t errlen);
 /* Adds a role (at most GWD_ROLES_MAX): 0, or -ENOSPC. */
 int gwd_engine_add_role(struct gwd_engine *e, const struct gwd_role_ops *ops, void *ctx);
+/* Adds a link the engine drives from now on (first attempt on the next
+ * pass), its frames and state changes to *user; the link in *out, for
+ * gwd_link_queue and gwd_link_is_up: 0, -ENOMEM, or -ENOSPC (at most
+ * GWD_LINKS_MAX). */
+int gwd_engine_add_link(struct gwd_engine *e, const struct gwd_link_cfg *c,
+			const struct gwd_link_user *user, struct gwd_link **out);
 /* Runs until a stop has completed: 0 after a stop signal, -EIO after the
  * role's fatal(), -errno if the loop itself failed. */
 int gwd_engine_run(struct gwd_engine *e);

@@ -20,6 +20,12 @@
 		  "REC_PUT answered by the relay itself (UNREACHABLE or BUSY), by reason")
 #define RDROP(r) C("rec_dropped_total", "reason=\"" r "\"", \
 		   "Relay frames dropped without an answer, by reason")
+/* A link's metrics (link.h): p names them; peer, Peer name its peer in the help. */
+#define LINK(p, peer, Peer) {								\
+	.up = G(p "_link_up", NULL, "1 while the TCP link to the " peer " is up"),	\
+	.connects = C(p "_connects_total", NULL, "TCP connections made to the " peer),	\
+	.stream_errors = C(p "_stream_errors_total", NULL,				\
+			   Peer " links closed for a corrupt stream") }
 #define TTPERR(c) C("ttp_errors_total", "code=\"" c "\"", "S2_LINK_ERR received, by code")
 
 struct gwd_stats gwd_stats = {
@@ -37,10 +43,7 @@ struct gwd_stats gwd_stats = {
 		       TTPERR("busy"), TTPERR("internal"), TTPERR("denied") },
 	.slots_free = G("slots", "state=\"free\"", "Identity-pool slots, by state"),
 	.slots_busy = G("slots", "state=\"await_m3\"", "Identity-pool slots, by state"),
-	.link_up = G("ttp_link_up", NULL, "1 while the TCP link to the TTP is up"),
-	.link_connects = C("ttp_connects_total", NULL, "TCP connections made to the TTP"),
-	.link_stream_errors = C("ttp_stream_errors_total", NULL,
-				"TTP links closed for a corrupt stream"),
+	.ttp_link = LINK("ttp", "TTP", "TTP"),
 	.sessions = G("sessions", NULL, "Established sessions held"),
 	.sessions_expired = C("sessions_ended_total", "reason=\"expired\"",
 			      "Sessions wiped, by reason"),
@@ -58,10 +61,7 @@ struct gwd_stats gwd_stats = {
 		       RACK("unreachable") },
 	.rec_refused = { RREF("unreachable"), RREF("timeout"), RREF("busy"), RREF("stopping") },
 	.rec_dropped = { RDROP("malformed"), RDROP("unknown_ack"), RDROP("store_frame") },
-	.store_link_up = G("store_link_up", NULL, "1 while the TCP link to the store is up"),
-	.store_connects = C("store_connects_total", NULL, "TCP connections made to the store"),
-	.store_stream_errors = C("store_stream_errors_total", NULL,
-				 "Store links closed for a corrupt stream"),
+	.store_link = LINK("store", "store", "Store"),
 };
 
 const char *const gwd_drop_name[GWD_DROP_N] = {

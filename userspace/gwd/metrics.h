@@ -52,13 +52,19 @@ enum gwd_rec_drop {
 	GWD_REC_DROP_N,
 };
 
+/* One TCP link's (link.h): iomt_gwd_<peer>_link_up, _connects_total,
+ * _stream_errors_total. */
+struct gwd_link_stats {
+	struct rt_metric up, connects, stream_errors;
+};
+
 struct gwd_stats {
 	struct rt_metric m1_received, m2_sent, m3_ok, m4_sent, busy;
 	struct rt_metric drop[GWD_DROP_N];
 	struct rt_metric fail[GWD_FAIL_N];
 	struct rt_metric ttp_error[IOMT_S2_ERR_DENIED + 1];	/* [0]: unknown code */
 	struct rt_metric slots_free, slots_busy;
-	struct rt_metric link_up, link_connects, link_stream_errors;
+	struct gwd_link_stats ttp_link;
 	struct rt_metric sessions, sessions_expired, sessions_evicted;
 	struct rt_metric udp_send_errors;
 	struct rt_metric udp_kernel_drops;
@@ -67,7 +73,7 @@ struct gwd_stats {
 	struct rt_metric rec_acked[IOMT_REC_UNREACHABLE + 1];	/* by the store's status */
 	struct rt_metric rec_refused[GWD_REC_REFUSED_N];
 	struct rt_metric rec_dropped[GWD_REC_DROP_N];
-	struct rt_metric store_link_up, store_connects, store_stream_errors;
+	struct gwd_link_stats store_link;
 };
 
 extern struct gwd_stats gwd_stats;

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include "bytes.h"
 #include "iomt_err.h"
@@ -16,8 +14,6 @@
 #include "udp.h"
 
 enum {
-	RELAY_EVENTS = 4,
-	RELAY_READS_MAX = 64,		/* link reads per tick */
 	RELAY_BATCH_ID = 8,
 };
 
@@ -105,14 +101,6 @@ static void fail_all(struct gwd_relay *r, enum gwd_rec_refusal why)
 		}
 }
 
-static void link_lost(struct gwd_relay *r, uint64_t now, const char *why)
-{
-	if (gwd_store_link_close(&r->link, now, why) && r->used)
-		rt_warn("store link lost with %zu batches in flight: UNREACHABLE to their "
-			"sensors (they retry)", r->used);
-	fail_all(r, GWD_REC_REFUSED_UNREACHABLE);
-}
-
 /* ---- sensor -> store ---- */
 
 static void forward(struct gwd_relay *r, const struct gwd_frame *f, uint64_t now)
@@ -136,7 +124,7 @@ static void forward(struct gwd_relay *r, const struct gwd_frame *f, uint64_t now
 		refuse(r, f->from, f->payload, GWD_REC_REFUSED_STOPPING);
 		return;
 	}
-	if (!gwd_store_link_is_up(&r->link)) {
+	if (!gwd_link_is_up(r->link)) {
 		refuse(r, f->from, f->payload, GWD_REC_REFUSED_UNREACHABLE);
 		return;
 	}
@@ -146,8 +134,8 @@ static void forward(struct gwd_relay *r, const struct gwd_frame *f, uint64_t now
 		return;
 	}
 	iomt_store_be64(id, p->id);
-	e = gwd_store_link_queue(&r->link, IOMT_MSG_REC_PUT, id, sizeof(id),
-				 f->payload + RELAY_BATCH_ID, f->len - RELAY_BATCH_ID);
+	e = gwd_link_queue(r->link, IOMT_MSG_REC_PUT, id, sizeof(id), f->payload + RELAY_BATCH_ID,
+			   f->len - RELAY_BATCH_ID);
 	if (e) {
 		entry_free(r, p);
 		refuse(r, f->from, f->payload,
@@ -161,18 +149,15 @@ static void forward(struct gwd_relay *r, const struct gwd_frame *f, uint64_t now
 	rt_metric_add(&gwd_stats.rec_records_forwarded, r->scratch.count);
 }
 
+/* The engine writes the queued batches to the store once we return. */
 static void relay_handle(void *role, enum gwd_src src, const struct gwd_frame *f, size_t n,
 			 uint64_t now_ms)
 {
 	struct gwd_relay *r = role;
-	int e;
 
 	(void)src;
 	for (size_t i = 0; i < n; i++)
 		forward(r, &f[i], now_ms);
-	e = gwd_store_link_flush(&r->link);
-	if (e)
-		link_lost(r, now_ms, strerror(-e));
 }
 
 /* ---- store -> sensor ---- */
@@ -201,51 +186,25 @@ static void store_ack(struct gwd_relay *r, const struct gwd_frame *f)
 	entry_free(r, p);
 }
 
-static void link_input(struct gwd_relay *r, uint64_t now)
+/* The store link's user (engine.h): its frames, its state changes. */
+static void store_frames(void *ctx, const struct gwd_frame *f, size_t n, uint64_t now_ms)
 {
-	char why[80];
-	int bad, e;
-
-	for (int pass = 0; pass < RELAY_READS_MAX && gwd_store_link_is_up(&r->link); pass++) {
-		size_t n = gwd_store_link_frames(&r->link, r->frames, r->batch, &bad);
-
-		for (size_t i = 0; i < n; i++)
-			store_ack(r, &r->frames[i]);
-		if (n)
-			continue;
-		if (bad) {
-			rt_metric_inc(&gwd_stats.store_stream_errors);
-			snprintf(why, sizeof(why), "corrupt stream (%s)", iomt_strerror(bad));
-			link_lost(r, now, why);
-			return;
-		}
-		e = gwd_store_link_fill(&r->link);
-		if (e < 0)
-			link_lost(r, now, e == -ECONNRESET ? "closed by the store" : strerror(-e));
-		if (e <= 0)
-			return;
-	}
+	(void)now_ms;
+	for (size_t i = 0; i < n; i++)
+		store_ack(ctx, &f[i]);
 }
 
-static void link_events(struct gwd_relay *r, uint32_t events, uint64_t now)
+static void store_state(void *ctx, int up, uint64_t now_ms)
 {
-	int e;
+	struct gwd_relay *r = ctx;
 
-	if (r->link.state == GWD_LINK_CONNECTING) {
-		gwd_store_link_on_connect(&r->link, events, now);
+	(void)now_ms;
+	if (up)
 		return;
-	}
-	if (r->link.state != GWD_LINK_UP)
-		return;
-	if (events & EPOLLOUT) {
-		e = gwd_store_link_flush(&r->link);
-		if (e) {
-			link_lost(r, now, strerror(-e));
-			return;
-		}
-	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		link_input(r, now);
+	if (r->used)
+		rt_warn("store link lost with %zu batches in flight: UNREACHABLE to their "
+			"sensors (they retry)", r->used);
+	fail_all(r, GWD_REC_REFUSED_UNREACHABLE);
 }
 
 /* ---- timers ---- */
@@ -274,19 +233,9 @@ static void expire(struct gwd_relay *r, uint64_t now)
 static uint64_t relay_tick(void *role, uint64_t now_ms)
 {
 	struct gwd_relay *r = role;
-	struct epoll_event ev[RELAY_EVENTS];
-	uint64_t next, link;
-	int n;
 
-	/* The engine woke for our epoll set (or a timer): drain it. */
-	n = epoll_wait(r->epfd, ev, RELAY_EVENTS, 0);
-	for (int i = 0; i < n; i++)
-		link_events(r, ev[i].events, now_ms);
-	gwd_store_link_tick(&r->link, now_ms);
 	expire(r, now_ms);
-	next = r->used ? r->next_deadline : UINT64_MAX;
-	link = gwd_store_link_deadline(&r->link);
-	return link < next ? link : next;
+	return r->used ? r->next_deadline : UINT64_MAX;
 }
 
 /* ---- role operations ---- */
@@ -329,74 +278,58 @@ const struct gwd_role_ops gwd_relay_ops = {
 
 /* ---- set-up ---- */
 
-static int relay_alloc(struct gwd_relay *r, size_t cap, size_t batch)
+static int relay_alloc(struct gwd_relay *r, size_t cap)
 {
 	r->cap = cap;
-	r->batch = batch;
 	r->pend = calloc(cap, sizeof(*r->pend));
 	r->free_slots = calloc(cap, sizeof(*r->free_slots));
-	r->frames = calloc(batch, sizeof(*r->frames));
-	if (!r->pend || !r->free_slots || !r->frames)
+	if (!r->pend || !r->free_slots)
 		return -ENOMEM;
 	for (size_t i = 0; i < cap; i++)
 		r->free_slots[i] = (uint32_t)(cap - 1 - i);
 	return 0;
 }
 
-int gwd_relay_init(struct gwd_relay *r, const struct gwd_cfg *cfg, const struct gwd_tx *tx,
-		   int outer_epfd, char *err, size_t errlen)
+int gwd_relay_init(struct gwd_relay *r, const struct gwd_cfg *cfg, struct gwd_engine *en,
+		   char *err, size_t errlen)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = GWD_RELAY_EPOLL_TAG };
-	/* Every pending batch can sit in the queue at once: one datagram each. */
-	size_t tx_cap = (size_t)cfg->relay_pending_max * GWD_UDP_RX_BUF;
+	const struct gwd_link_cfg lc = {
+		.name = "store", .ep = cfg->store,
+		/* Every pending batch can sit in the queue at once: one datagram each. */
+		.tx_cap = (size_t)cfg->relay_pending_max * GWD_UDP_RX_BUF,
+		.backoff_max_ms = cfg->store_reconnect_max_ms, .stats = &gwd_stats.store_link,
+	};
+	const struct gwd_link_user u = { r, store_frames, store_state };
 	int e;
 
 	memset(r, 0, sizeof(*r));
-	r->tx = tx;
-	r->epfd = r->outer_epfd = -1;
-	r->link.fd = -1;
+	r->tx = &en->tx;
 	r->timeout_ms = cfg->relay_timeout_ms;
 	if (rt_random(&r->seq, sizeof(r->seq))) {
 		snprintf(err, errlen, "relay: no randomness for batch ids");
 		return -EIO;
 	}
-	e = relay_alloc(r, (size_t)cfg->relay_pending_max, (size_t)cfg->batch_max);
+	e = relay_alloc(r, (size_t)cfg->relay_pending_max);
 	if (!e)
-		e = gwd_store_link_init(&r->link, &cfg->store, -1, tx_cap,
-					cfg->store_reconnect_max_ms);
-	if (e) {
+		e = gwd_engine_add_link(en, &lc, &u, &r->link);
+	if (e == -ENOMEM)
 		snprintf(err, errlen, "out of memory for the relay role");
-		return e;
-	}
-	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	r->link.epfd = r->epfd;
-	if (r->epfd < 0 || epoll_ctl(outer_epfd, EPOLL_CTL_ADD, r->epfd, &ev)) {
-		e = -errno;
-		snprintf(err, errlen, "relay: epoll: %s", strerror(errno));
-		return e;
-	}
-	r->outer_epfd = outer_epfd;
-	return 0;
+	else if (e)
+		snprintf(err, errlen, "store link: %s", strerror(-e));
+	return e;
 }
 
 void gwd_relay_fini(struct gwd_relay *r)
 {
 	/* The stop's wait is over: these sensors hear nothing, time out and
-	 * resend (they still hold their batches; the store dedups). */
+	 * resend (they still hold their batches; the store dedups). The engine
+	 * closes the link. */
 	if (r->used)
 		rt_warn("stopping with %zu batches unacknowledged by the store: their sensors "
 			"will resend", r->used);
-	gwd_store_link_fini(&r->link);
-	if (r->epfd >= 0) {
-		if (r->outer_epfd >= 0)
-			epoll_ctl(r->outer_epfd, EPOLL_CTL_DEL, r->epfd, NULL);
-		close(r->epfd);
-	}
 	free(r->pend);
 	free(r->free_slots);
-	free(r->frames);
 	memset(r, 0, sizeof(*r));
-	r->epfd = r->outer_epfd = -1;
 }
 
 void gwd_relay_describe(const struct gwd_relay *r, char *buf, size_t len)
@@ -404,5 +337,5 @@ void gwd_relay_describe(const struct gwd_relay *r, char *buf, size_t len)
 	char ep[80];
 
 	snprintf(buf, len, "relay role up: records to the store at %s (TCP), %zu batches in "
-		 "flight at most", rt_endpoint_str(&r->link.ep, ep, sizeof(ep)), r->cap);
+		 "flight at most", rt_endpoint_str(&r->link->c.ep, ep, sizeof(ep)), r->cap);
 }

@@ -5,7 +5,8 @@
  * (lib/recbatch.h); the relay checks each one's exact structure with
  * iomt_recbatch_decode (it holds no data key and opens nothing), puts its
  * own batch id in place of the sensor's and forwards the bytes unchanged
- * over one persistent TCP link to the cloud store (store_link.h). When the
+ * over one persistent TCP link to the cloud store (link.h, driven by the
+ * engine like the TTP link: gwd_engine_add_link). When the
  * store's REC_ACK comes back, the sensor gets it under its own batch id.
  *
  * Nothing is dropped silently: a batch that does not parse is dropped and
@@ -16,10 +17,6 @@
  * retries; the store counts a record it already holds as a duplicate, so a
  * retry is harmless. Pending batches live in memory only: durable spooling
  * while the store is down is a later change.
- *
- * The store link's socket is in the relay's own epoll set, which is itself
- * watched by the engine's; the engine does not know its tag, and every
- * loop pass runs the roles' tick(), where the relay drains its set.
  */
 #ifndef IOMT_GWD_RELAY_H
 #define IOMT_GWD_RELAY_H
@@ -28,12 +25,10 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "engine.h"
+#include "link.h"
 #include "recbatch.h"
 #include "role.h"
-#include "store_link.h"
-
-/* The engine ignores events with this tag; tick() handles them. */
-#define GWD_RELAY_EPOLL_TAG UINT64_C(0x52454c4159)	/* "RELAY" */
 
 struct gwd_relay_entry {
 	uint64_t id;			/* our batch id; 0: free */
@@ -45,26 +40,22 @@ struct gwd_relay_entry {
 
 struct gwd_relay {
 	const struct gwd_tx *tx;
-	struct gwd_store_link link;
-	int epfd;			/* the relay's epoll set (store link) */
-	int outer_epfd;			/* the engine's, watching epfd */
+	struct gwd_link *link;		/* to the store; the engine's */
 	struct gwd_relay_entry *pend;
 	uint32_t *free_slots;
 	size_t cap, used;
 	uint32_t seq;			/* high half of our batch ids */
 	uint64_t timeout_ms, next_deadline;
 	int draining;
-	struct gwd_frame *frames;	/* store frames of one read pass */
-	size_t batch;
 	struct iomt_recbatch scratch;	/* decode result (pointers only) */
 };
 
 extern const struct gwd_role_ops gwd_relay_ops;
 
-/* The pending table, the store link and its epoll set inside the engine's
- * (outer_epfd): 0, or -errno with a message in err. */
-int gwd_relay_init(struct gwd_relay *r, const struct gwd_cfg *cfg, const struct gwd_tx *tx,
-		   int outer_epfd, char *err, size_t errlen);
+/* The pending table and the store link, added to the engine (whose tx the
+ * relay sends with): 0, or -errno with a message in err. */
+int gwd_relay_init(struct gwd_relay *r, const struct gwd_cfg *cfg, struct gwd_engine *e,
+		   char *err, size_t errlen);
 void gwd_relay_fini(struct gwd_relay *r);
 /* "relay role up: store HOST:PORT, N pending max" for the start-up line. */
 void gwd_relay_describe(const struct gwd_relay *r, char *buf, size_t len);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The TCP link to the TTP: connect with back-off, framed reads, queued writes. */
+/* A TCP link to a peer daemon: connect with back-off, framed reads, queued writes. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,34 +11,32 @@
 
 #include "iomt_err.h"
 #include "lib/rt_log.h"
-#include "metrics.h"
-#include "ttp_link.h"
+#include "link.h"
 
-int gwd_link_init(struct gwd_link *l, const struct rt_endpoint *ep, int epfd, uint64_t tag,
-		  size_t tx_cap, uint64_t backoff_max_ms)
+int gwd_link_init(struct gwd_link *l, const struct gwd_link_cfg *c, int epfd, uint64_t tag)
 {
 	memset(l, 0, sizeof(*l));
-	l->ep = *ep;
+	l->c = *c;
 	l->epfd = epfd;
 	l->fd = -1;
 	l->tag = tag;
 	l->backoff_ms = GWD_LINK_BACKOFF_MIN_MS;
-	l->backoff_max_ms = backoff_max_ms;
-	l->tx_cap = tx_cap;
 	l->rx = malloc(GWD_LINK_RX_CAP);
-	l->tx = malloc(tx_cap);
+	l->tx = malloc(c->tx_cap);
 	return l->rx && l->tx ? 0 : -ENOMEM;
 }
 
 void gwd_link_fini(struct gwd_link *l)
 {
+	struct gwd_link_stats *st = l->c.stats;
+
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l->rx);
 	free(l->tx);
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
-	rt_metric_set(&gwd_stats.link_up, 0);
+	rt_metric_set(&st->up, 0);
 }
 
 int gwd_link_is_up(const struct gwd_link *l)
@@ -55,24 +53,19 @@ uint64_t gwd_link_deadline(const struct gwd_link *l)
 	return UINT64_MAX;
 }
 
-/* Keeps the epoll registration in step with what we wait for. */
-static void link_watch(struct gwd_link *l, uint32_t events)
+/* Registers exactly what we wait for: a level-triggered event we would not
+ * consume (EPOLLOUT with nothing to write) would wake the loop forever. */
+static void link_want(struct gwd_link *l)
 {
+	uint32_t events = l->state == GWD_LINK_CONNECTING ? EPOLLOUT
+			  : EPOLLIN | (l->tx_len ? EPOLLOUT : 0);
 	struct epoll_event ev = { .events = events, .data.u64 = l->tag };
 
 	if (l->fd < 0 || events == l->watched)
 		return;
 	if (epoll_ctl(l->epfd, l->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, l->fd, &ev))
-		rt_err("epoll_ctl (TTP link): %s", strerror(errno));
+		rt_err("epoll_ctl (%s link): %s", l->c.name, strerror(errno));
 	l->watched = events;
-}
-
-static void link_want(struct gwd_link *l)
-{
-	uint32_t ev = l->state == GWD_LINK_CONNECTING ? EPOLLOUT
-		      : EPOLLIN | (l->tx_len ? EPOLLOUT : 0);
-
-	link_watch(l, ev);
 }
 
 static int link_up(struct gwd_link *l, uint64_t now_ms)
@@ -84,9 +77,9 @@ static int link_up(struct gwd_link *l, uint64_t now_ms)
 	l->failures = 0;
 	l->rx_off = l->rx_len = l->tx_len = 0;
 	link_want(l);
-	rt_metric_set(&gwd_stats.link_up, 1);
-	rt_metric_inc(&gwd_stats.link_connects);
-	rt_info("TTP link up (%s)", rt_endpoint_str(&l->ep, ep, sizeof(ep)));
+	rt_metric_set(&l->c.stats->up, 1);
+	rt_metric_inc(&l->c.stats->connects);
+	rt_info("%s link up (%s)", l->c.name, rt_endpoint_str(&l->c.ep, ep, sizeof(ep)));
 	return 1;
 }
 
@@ -95,12 +88,12 @@ static void link_failed(struct gwd_link *l, const char *why)
 {
 	char ep[80];
 
-	rt_endpoint_str(&l->ep, ep, sizeof(ep));
+	rt_endpoint_str(&l->c.ep, ep, sizeof(ep));
 	if (l->failures++ == 0)
-		rt_warn("TTP link to %s: %s; retrying (back-off up to %llu ms)", ep, why,
-			(unsigned long long)l->backoff_max_ms);
+		rt_warn("%s link to %s: %s; retrying (back-off up to %llu ms)", l->c.name, ep, why,
+			(unsigned long long)l->c.backoff_max_ms);
 	else
-		rt_dbg("TTP link to %s: %s (attempt %u)", ep, why, l->failures);
+		rt_dbg("%s link to %s: %s (attempt %u)", l->c.name, ep, why, l->failures);
 }
 
 int gwd_link_close(struct gwd_link *l, uint64_t now_ms, const char *why)
@@ -108,16 +101,17 @@ int gwd_link_close(struct gwd_link *l, uint64_t now_ms, const char *why)
 	int was_up = l->state == GWD_LINK_UP;
 
 	if (l->fd >= 0)
-		close(l->fd);
+		close(l->fd);	/* also leaves the epoll set */
 	l->fd = -1;
 	l->watched = 0;
 	if (was_up && now_ms - l->up_since >= GWD_LINK_STABLE_MS)
 		l->backoff_ms = GWD_LINK_BACKOFF_MIN_MS;
 	l->state = GWD_LINK_DOWN;
 	l->retry_at = now_ms + l->backoff_ms;
-	l->backoff_ms = l->backoff_ms * 2 < l->backoff_max_ms ? l->backoff_ms * 2 : l->backoff_max_ms;
+	l->backoff_ms = l->backoff_ms * 2 < l->c.backoff_max_ms ? l->backoff_ms * 2
+								 : l->c.backoff_max_ms;
 	l->rx_off = l->rx_len = l->tx_len = 0;
-	rt_metric_set(&gwd_stats.link_up, 0);
+	rt_metric_set(&l->c.stats->up, 0);
 	link_failed(l, why);
 	return was_up;
 }
@@ -126,15 +120,16 @@ static int link_connect(struct gwd_link *l, uint64_t now_ms)
 {
 	int one = 1;
 
-	l->fd = socket(l->ep.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	l->fd = socket(l->c.ep.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0) {
 		gwd_link_close(l, now_ms, strerror(errno));
 		return 0;
 	}
-	/* M2s are small and latency-bound: do not wait to fill segments. */
+	/* Frames are small and each one has someone waiting for its answer (a
+	 * device for its M3, a sensor for its REC_ACK): do not hold segments back. */
 	setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(l->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	if (connect(l->fd, (const struct sockaddr *)&l->ep.addr, l->ep.len) == 0)
+	if (connect(l->fd, (const struct sockaddr *)&l->c.ep.addr, l->c.ep.len) == 0)
 		return link_up(l, now_ms);
 	if (errno != EINPROGRESS) {
 		gwd_link_close(l, now_ms, strerror(errno));
@@ -190,7 +185,7 @@ int gwd_link_fill(struct gwd_link *l)
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 	if (n == 0)
-		return -ECONNRESET;	/* the TTP closed the connection */
+		return -ECONNRESET;	/* the peer closed the connection */
 	l->rx_len += (size_t)n;
 	return (int)n;
 }
@@ -218,15 +213,23 @@ size_t gwd_link_frames(struct gwd_link *l, struct gwd_frame *f, size_t max, int 
 	return n;
 }
 
-int gwd_link_queue(struct gwd_link *l, uint8_t type, const void *payload, size_t len)
+int gwd_link_queue(struct gwd_link *l, uint8_t type, const void *head, size_t hlen,
+		   const void *tail, size_t tlen)
 {
+	uint8_t *p;
+
 	if (l->state != GWD_LINK_UP)
 		return -ENOTCONN;
-	if (l->tx_cap - l->tx_len < IOMT_WIRE_HDR_LEN + len)
+	if (hlen + tlen > IOMT_WIRE_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (l->c.tx_cap - l->tx_len < IOMT_WIRE_HDR_LEN + hlen + tlen)
 		return -ENOBUFS;
-	iomt_wire_put_hdr(l->tx + l->tx_len, type, len);
-	memcpy(l->tx + l->tx_len + IOMT_WIRE_HDR_LEN, payload, len);
-	l->tx_len += IOMT_WIRE_HDR_LEN + len;
+	p = l->tx + l->tx_len;
+	iomt_wire_put_hdr(p, type, hlen + tlen);
+	memcpy(p + IOMT_WIRE_HDR_LEN, head, hlen);
+	if (tlen)
+		memcpy(p + IOMT_WIRE_HDR_LEN + hlen, tail, tlen);
+	l->tx_len += IOMT_WIRE_HDR_LEN + hlen + tlen;
 	return 0;
 }
 
