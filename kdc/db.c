@@ -62,34 +62,12 @@ void kdc_name_text(const uint8_t name[IOMT_KDC_NAME_LEN], char out[KDC_NAME_TEXT
 	out[n] = '\0';
 }
 
-static int check_schema(struct kdc_db *db, const char *path, int create, char *err,
-			size_t errlen)
-{
-	int v = rt_store_version(db->st);
-
-	if (v < 0) {
-		snprintf(err, errlen, "%s: cannot read the schema version", path);
-		return v;
-	}
-	if (v == 0 && !create) {
-		snprintf(err, errlen, "%s: not initialised (run 'iomt-kdc admin init')", path);
-		return -ENOENT;
-	}
-	if (v > 0 && create) {
-		snprintf(err, errlen, "%s: already initialised: refusing to overwrite it", path);
-		return -EEXIST;
-	}
-	if (v > KDC_DB_SCHEMA) {
-		snprintf(err, errlen, "%s: schema version %d is newer than this program's %d",
-			 path, v, KDC_DB_SCHEMA);
-		return -EPROTO;
-	}
-	if (v < KDC_DB_SCHEMA && rt_store_migrate(db->st, migrations, KDC_DB_SCHEMA)) {
-		snprintf(err, errlen, "%s: schema migration failed", path);
-		return -EIO;
-	}
-	return 0;
-}
+static const struct rt_store_schema schema = {
+	.version = KDC_DB_SCHEMA,
+	.migrations = migrations,
+	.init_cmd = "iomt-kdc admin init",
+	.create_refuses_existing = 1,
+};
 
 int kdc_db_open(const char *path, int create, struct kdc_db **out, char *err, size_t errlen)
 {
@@ -97,19 +75,10 @@ int kdc_db_open(const char *path, int create, struct kdc_db **out, char *err, si
 	int r;
 
 	*out = NULL;
-	if (!create && access(path, F_OK) != 0) {
-		snprintf(err, errlen, "%s: database missing (create it with 'iomt-kdc admin init')",
-			 path);
-		return -ENOENT;
-	}
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return -ENOMEM;
-	r = rt_store_open(path, &db->st);
-	if (r)
-		snprintf(err, errlen, "%s: cannot open the database: %s", path, strerror(-r));
-	if (!r)
-		r = check_schema(db, path, create, err, errlen);
+	r = rt_store_open_schema(path, create, &schema, &db->st, err, errlen);
 	/* SQLite's own change counter; a PostgreSQL backend would LISTEN instead. */
 	if (!r && rt_stmt_prepare(db->st, "PRAGMA data_version", &db->version)) {
 		snprintf(err, errlen, "%s: cannot prepare queries", path);
@@ -151,34 +120,16 @@ int kdc_db_data_version(struct kdc_db *db, int64_t *v)
 	return r;
 }
 
-/* Runs a prepared one-shot statement to its end: 0 or negative. */
-static int finish(struct rt_stmt *s, int r)
-{
-	if (!r) {
-		r = rt_stmt_step(s);
-		r = r == RT_STMT_DONE ? 0 : r == RT_STMT_ROW ? -EIO : r;
-	}
-	rt_stmt_free(s);
-	return r;
-}
-
 int kdc_db_init_meta(struct kdc_db *db, const struct kdc_meta *m)
 {
-	struct rt_stmt *s;
-	int r = rt_stmt_prepare(db->st,
-				"INSERT INTO meta (id, tgs_salt, tgs_kvno, tgs_key_ms, master_check)"
-				" VALUES (1, ?, ?, ?, ?)", &s);
+	const struct rt_param v[] = {
+		RT_PARAM_BLOB(m->tgs_salt, IOMT_KDC_SALT_LEN), RT_PARAM_INT(m->tgs_kvno),
+		RT_PARAM_INT(m->tgs_key_ms), RT_PARAM_BLOB(m->master_check, KDC_CHECK_LEN),
+	};
 
-	if (r)
-		return r;
-	r = rt_stmt_bind_blob(s, 1, m->tgs_salt, IOMT_KDC_SALT_LEN);
-	if (!r)
-		r = rt_stmt_bind_int(s, 2, m->tgs_kvno);
-	if (!r)
-		r = rt_stmt_bind_int(s, 3, m->tgs_key_ms);
-	if (!r)
-		r = rt_stmt_bind_blob(s, 4, m->master_check, KDC_CHECK_LEN);
-	return finish(s, r);
+	return rt_store_run(db->st, "INSERT INTO meta (id, tgs_salt, tgs_kvno, tgs_key_ms,"
+			    " master_check) VALUES (1, ?, ?, ?, ?)", v,
+			    sizeof(v) / sizeof(v[0]));
 }
 
 static int blob_into(struct rt_stmt *s, int col, uint8_t *out, size_t len)
@@ -216,18 +167,14 @@ int kdc_db_meta(struct kdc_db *db, struct kdc_meta *m)
 
 int kdc_db_rotate_tgs(struct kdc_db *db, const struct kdc_meta *m)
 {
-	struct rt_stmt *s;
-	int r = rt_stmt_prepare(db->st, "UPDATE meta SET tgs_salt = ?, tgs_kvno = ?,"
-				" tgs_key_ms = ? WHERE id = 1", &s);
+	const struct rt_param v[] = {
+		RT_PARAM_BLOB(m->tgs_salt, IOMT_KDC_SALT_LEN), RT_PARAM_INT(m->tgs_kvno),
+		RT_PARAM_INT(m->tgs_key_ms),
+	};
+	int r = rt_store_run(db->st, "UPDATE meta SET tgs_salt = ?, tgs_kvno = ?,"
+			     " tgs_key_ms = ? WHERE id = 1", v,
+			     sizeof(v) / sizeof(v[0]));
 
-	if (r)
-		return r;
-	r = rt_stmt_bind_blob(s, 1, m->tgs_salt, IOMT_KDC_SALT_LEN);
-	if (!r)
-		r = rt_stmt_bind_int(s, 2, m->tgs_kvno);
-	if (!r)
-		r = rt_stmt_bind_int(s, 3, m->tgs_key_ms);
-	r = finish(s, r);
 	if (!r && rt_store_changes(db->st) != 1)
 		r = -ENOENT;
 	return r;
@@ -317,31 +264,18 @@ int kdc_db_find(struct kdc_db *db, const uint8_t name[IOMT_KDC_NAME_LEN],
 int kdc_db_insert(struct kdc_db *db, const struct kdc_principal *p)
 {
 	char name[KDC_NAME_TEXT], patient[KDC_NAME_TEXT];
-	struct rt_stmt *s;
-	int r = rt_stmt_prepare(db->st, "INSERT INTO principals (name, patient, kind, salt, kvno,"
-				" status, created, updated, key_ms)"
-				" VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)", &s);
+	const struct rt_param v[] = {
+		RT_PARAM_TEXT(name), RT_PARAM_TEXT(patient), RT_PARAM_TEXT(kdc_kind_name(p->kind)),
+		RT_PARAM_BLOB(p->salt, IOMT_KDC_SALT_LEN), RT_PARAM_INT(p->kvno),
+		RT_PARAM_INT(p->created), RT_PARAM_INT(p->updated), RT_PARAM_INT(p->key_ms),
+	};
 
-	if (r)
-		return r;
 	kdc_name_text(p->name, name);
 	kdc_name_text(p->patient, patient);
-	r = rt_stmt_bind_text(s, 1, name);
-	if (!r)
-		r = rt_stmt_bind_text(s, 2, patient);
-	if (!r)
-		r = rt_stmt_bind_text(s, 3, kdc_kind_name(p->kind));
-	if (!r)
-		r = rt_stmt_bind_blob(s, 4, p->salt, IOMT_KDC_SALT_LEN);
-	if (!r)
-		r = rt_stmt_bind_int(s, 5, p->kvno);
-	if (!r)
-		r = rt_stmt_bind_int(s, 6, p->created);
-	if (!r)
-		r = rt_stmt_bind_int(s, 7, p->updated);
-	if (!r)
-		r = rt_stmt_bind_int(s, 8, p->key_ms);
-	return finish(s, r);
+	return rt_store_run(db->st, "INSERT INTO principals (name, patient, kind, salt, kvno,"
+			    " status, created, updated, key_ms)"
+			    " VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)", v,
+			    sizeof(v) / sizeof(v[0]));
 }
 
 /* An UPDATE of one active principal by name: -ENOENT / -EALREADY when no
@@ -359,37 +293,27 @@ static int changed_one(struct kdc_db *db, const uint8_t name[IOMT_KDC_NAME_LEN],
 int kdc_db_rotate(struct kdc_db *db, const struct kdc_principal *p)
 {
 	char name[KDC_NAME_TEXT];
-	struct rt_stmt *s;
-	int r = rt_stmt_prepare(db->st, "UPDATE principals SET salt = ?, kvno = ?, updated = ?,"
-				" key_ms = ? WHERE name = ? AND status = 'active'", &s);
+	const struct rt_param v[] = {
+		RT_PARAM_BLOB(p->salt, IOMT_KDC_SALT_LEN), RT_PARAM_INT(p->kvno),
+		RT_PARAM_INT(p->updated), RT_PARAM_INT(p->key_ms), RT_PARAM_TEXT(name),
+	};
 
-	if (r)
-		return r;
 	kdc_name_text(p->name, name);
-	r = rt_stmt_bind_blob(s, 1, p->salt, IOMT_KDC_SALT_LEN);
-	if (!r)
-		r = rt_stmt_bind_int(s, 2, p->kvno);
-	if (!r)
-		r = rt_stmt_bind_int(s, 3, p->updated);
-	if (!r)
-		r = rt_stmt_bind_int(s, 4, p->key_ms);
-	if (!r)
-		r = rt_stmt_bind_text(s, 5, name);
-	return changed_one(db, p->name, finish(s, r));
+	return changed_one(db, p->name,
+			   rt_store_run(db->st, "UPDATE principals SET salt = ?, kvno = ?,"
+					" updated = ?, key_ms = ? WHERE name = ?"
+					" AND status = 'active'", v,
+					sizeof(v) / sizeof(v[0])));
 }
 
 int kdc_db_revoke(struct kdc_db *db, const uint8_t name[IOMT_KDC_NAME_LEN], int64_t now)
 {
 	char text[KDC_NAME_TEXT];
-	struct rt_stmt *s;
-	int r = rt_stmt_prepare(db->st, "UPDATE principals SET status = 'revoked', updated = ?"
-				" WHERE name = ? AND status = 'active'", &s);
+	const struct rt_param v[] = { RT_PARAM_INT(now), RT_PARAM_TEXT(text) };
 
-	if (r)
-		return r;
 	kdc_name_text(name, text);
-	r = rt_stmt_bind_int(s, 1, now);
-	if (!r)
-		r = rt_stmt_bind_text(s, 2, text);
-	return changed_one(db, name, finish(s, r));
+	return changed_one(db, name,
+			   rt_store_run(db->st, "UPDATE principals SET status = 'revoked',"
+					" updated = ? WHERE name = ? AND status = 'active'",
+					v, sizeof(v) / sizeof(v[0])));
 }

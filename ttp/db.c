@@ -74,31 +74,12 @@ int ttp_name_valid(const char *name, size_t max)
 	return 1;
 }
 
-/* The schema as this program wants it: created, migrated or refused. */
-static int check_schema(struct ttp_db *db, const char *path, int create, char *err,
-			size_t errlen)
-{
-	int v = rt_store_version(db->st);
-
-	if (v < 0) {
-		snprintf(err, errlen, "%s: cannot read the schema version", path);
-		return v;
-	}
-	if (v == 0 && !create) {
-		snprintf(err, errlen, "%s: not initialised (run 'iomt-ttp admin init')", path);
-		return -ENOENT;
-	}
-	if (v > TTP_DB_SCHEMA) {
-		snprintf(err, errlen, "%s: schema version %d is newer than this program's %d",
-			 path, v, TTP_DB_SCHEMA);
-		return -EPROTO;
-	}
-	if (v < TTP_DB_SCHEMA && rt_store_migrate(db->st, migrations, TTP_DB_SCHEMA)) {
-		snprintf(err, errlen, "%s: schema migration failed", path);
-		return -EIO;
-	}
-	return 0;
-}
+static const struct rt_store_schema schema = {
+	.version = TTP_DB_SCHEMA,
+	.migrations = migrations,
+	.init_cmd = "iomt-ttp admin init",
+	.create_refuses_existing = 0,
+};
 
 int ttp_db_open(const char *path, int create, struct ttp_db **out, char *err, size_t errlen)
 {
@@ -106,19 +87,10 @@ int ttp_db_open(const char *path, int create, struct ttp_db **out, char *err, si
 	int r;
 
 	*out = NULL;
-	if (!create && access(path, F_OK) != 0) {
-		snprintf(err, errlen, "%s: database missing (create it with 'iomt-ttp admin init')",
-			 path);
-		return -ENOENT;
-	}
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return -ENOMEM;
-	r = rt_store_open(path, &db->st);
-	if (r)
-		snprintf(err, errlen, "%s: cannot open the database: %s", path, strerror(-r));
-	if (!r)
-		r = check_schema(db, path, create, err, errlen);
+	r = rt_store_open_schema(path, create, &schema, &db->st, err, errlen);
 	if (!r)
 		r = rt_stmt_prepare(db->st, "SELECT id, kind, id_a, did_cur, dk_cur, did_prev, dk_prev"
 				    " FROM parties WHERE did_cur = ? OR did_prev = ?", &db->find);

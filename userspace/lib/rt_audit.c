@@ -2,7 +2,6 @@
 /* Audit log: fsync'ed JSON lines (see rt_audit.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "rt_audit.h"
+#include "rt_file.h"
 #include "rt_json.h"
 #include "rt_log.h"
 
@@ -42,32 +42,6 @@ static struct {
 	char date[24];                  /* "2025-01-31T12:00:00" */
 } pend;
 
-/* A new file's directory entry is durable only once its directory is synced. */
-static int sync_parent_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int fd, err = 0;
-
-	if (strlen(path) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	strcpy(dir, path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 static int open_audit(const char *path)
 {
 	const int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY;
@@ -79,7 +53,7 @@ static int open_audit(const char *path)
 	fd = open(path, flags | O_CREAT | O_EXCL, 0600);
 	if (fd < 0)
 		return -errno;
-	err = sync_parent_dir(path);
+	err = rt_file_sync_dir(path);
 	if (err) {
 		close(fd);
 		return err;
@@ -152,17 +126,9 @@ static long format_record(char *buf, size_t cap, const char *ts, const char *eve
 
 static int write_record(int fd, const char *p, size_t n, int sync)
 {
-	while (n) {
-		ssize_t w = write(fd, p, n);
+	int r = rt_file_write_all(fd, p, n);
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return sync && fsync(fd) < 0 ? -errno : 0;
+	return !r && sync && fsync(fd) < 0 ? -errno : r;
 }
 
 /* Called with audit_lock held. */

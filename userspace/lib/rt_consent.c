@@ -3,7 +3,6 @@
  * (rt_consent.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,26 +17,12 @@
 #include "ecqv.h"
 #include "rt_consent.h"
 #include "rt_evlog.h"
+#include "rt_file.h"
 
 enum {
 	SCALAR_LEN = 32,
 	DER_SIG_MAX = 80,
 };
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 int rt_consent_keygen(EVP_PKEY **out)
 {
@@ -97,23 +82,23 @@ int rt_consent_key_load(const char *path, EVP_PKEY **out, char *err, size_t errl
 	FILE *f;
 
 	if (!path || !out)
-		return fail(err, errlen, -EINVAL, "no key file given");
+		return rt_file_err(err, errlen, -EINVAL, "no key file given");
 	*out = NULL;
 	f = fopen(path, "re");
 	if (!f)
-		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return rt_file_err(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
 		fclose(f);
-		return fail(err, errlen, -EPERM,
-			    "%s: mode %03o is too open for a private key (chmod 600 it)", path,
-			    (unsigned)(st.st_mode & 0777));
+		return rt_file_err(err, errlen, -EPERM,
+				   "%s: mode %03o is too open for a private key (chmod 600 it)",
+				   path, (unsigned)(st.st_mode & 0777));
 	}
 	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	ERR_clear_error();
 	if (!k || !ecqv_pkey_is_p256(k)) {
 		EVP_PKEY_free(k);
-		return fail(err, errlen, -EINVAL, "%s: not a P-256 private key (PEM)", path);
+		return rt_file_err(err, errlen, -EINVAL, "%s: not a P-256 private key (PEM)", path);
 	}
 	*out = k;
 	return 0;
@@ -124,11 +109,11 @@ int rt_consent_pub_load(const char *path, EVP_PKEY **out, char *err, size_t errl
 	int r;
 
 	if (!path || !out)
-		return fail(err, errlen, -EINVAL, "no key file given");
+		return rt_file_err(err, errlen, -EINVAL, "no key file given");
 	r = rt_evlog_pub_load(path, out);
 	if (r)
-		return fail(err, errlen, r, "%s: %s", path,
-			    r == -EINVAL ? "not a P-256 public key" : strerror(-r));
+		return rt_file_err(err, errlen, r, "%s: %s", path,
+				   r == -EINVAL ? "not a P-256 public key" : strerror(-r));
 	return 0;
 }
 

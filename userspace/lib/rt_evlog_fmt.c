@@ -2,7 +2,6 @@
 /* Evidence log: frame encoding, the chain hash, file I/O (see rt_evlog_fmt.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "bytes.h"
 #include "rt_evlog_fmt.h"
+#include "rt_file.h"
 
 const uint8_t evlog_magic[EVLOG_MAGIC_LEN] = { 'I', 'O', 'M', 'T', 'E', 'V', 'L', 'G' };
 
@@ -211,58 +211,19 @@ int evlog_read_path(const char *path, uint8_t **buf, size_t *len)
 
 int evlog_write_all(int fd, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return rt_file_write_all(fd, buf, len);
 }
 
-/* A new file's directory entry is durable only once its directory is synced. */
 int evlog_sync_parent(const char *path)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd, err = 0;
-
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == path)
-		strcpy(dir, "/");
-	else if ((size_t)(slash - path) < sizeof(dir))
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	else
-		return -ENAMETOOLONG;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		err = -errno;
-	close(fd);
-	return err;
+	return rt_file_sync_dir(path);
 }
 
 int evlog_write_new(const char *path, const void *buf, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600), r;
+	int r = rt_file_create(path, buf, len, 0600);
 
-	if (fd < 0)
-		return -errno;
-	r = evlog_write_all(fd, buf, len);
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (!r)
-		r = evlog_sync_parent(path);
-	if (r)
+	if (!r && (r = rt_file_sync_dir(path)))
 		unlink(path);
 	return r;
 }

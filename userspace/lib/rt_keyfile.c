@@ -2,18 +2,13 @@
 /* Key files, plain and passcode-wrapped (see rt_keyfile.h). */
 #include <argon2.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bytes.h"
 #include "ccm.h"
 #include "ct.h"
+#include "rt_file.h"
 #include "rt_keyfile.h"
 #include "rt_rng.h"
 #include "sp800_185.h"
@@ -53,21 +48,6 @@ enum {
 
 static const uint8_t kf_magic[8] = { 'I', 'O', 'M', 'T', '-', 'K', 'E', 'Y' };
 static const char check_custom[] = "iomt/keyfile/check";
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 static void file_check(const uint8_t *p, size_t len, uint8_t out[KF_CHECK_LEN])
 {
@@ -151,67 +131,6 @@ static int seal(uint8_t *b, const struct rt_keyfile *kf, const char *passcode)
 	return r;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int sync_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	int fd, r = 0;
-
-	if (strlen(path) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	strcpy(dir, path);
-	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/* Temporary file beside path, 0600 whatever the umask; fsync; rename. */
-static int publish(const char *path, const uint8_t *b, size_t len)
-{
-	char tmp[PATH_MAX];
-	int fd, r;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-	    sizeof(tmp))
-		return -ENAMETOOLONG;
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	r = fchmod(fd, 0600) < 0 ? -errno : 0;
-	if (!r)
-		r = write_all(fd, b, len);
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r) {
-		unlink(tmp);
-		return r;
-	}
-	return sync_dir(path);
-}
-
 int rt_keyfile_write(const char *path, const struct rt_keyfile *kf, const char *passcode)
 {
 	uint8_t b[RT_KEYFILE_PASSCODE_LEN];
@@ -231,7 +150,7 @@ int rt_keyfile_write(const char *path, const struct rt_keyfile *kf, const char *
 	}
 	if (!r) {
 		file_check(b, len - KF_CHECK_LEN, b + len - KF_CHECK_LEN);
-		r = publish(path, b, len);
+		r = rt_file_publish(path, b, len, 0600, 0);
 	}
 	iomt_wipe(b, sizeof(b));
 	return r;
@@ -243,30 +162,13 @@ int rt_keyfile_write(const char *path, const struct rt_keyfile *kf, const char *
  * length, or -errno. The mode is checked on the open file. */
 static long slurp(const char *path, uint8_t *b, size_t cap, char *err, size_t errlen)
 {
-	struct stat st;
-	size_t got = 0;
-	ssize_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	long n = rt_file_read(path, b, cap, RT_FILE_PRIVATE, err, errlen);
 
-	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", path,
-			    errno == ENOENT ? "no such file" : strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(err, errlen, -EINVAL, "%s: not a regular file", path);
-	}
-	if (st.st_mode & 077) {
-		close(fd);
-		return fail(err, errlen, -EPERM,
-			    "%s: mode %03o is too open for a key file (chmod 600 it)", path,
-			    (unsigned)(st.st_mode & 0777));
-	}
-	while (got < cap && (n = read(fd, b + got, cap - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	if (n < 0)
-		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
-	return (long)got;
+	if (n == -EFBIG)
+		return (long)cap; /* parse() names the length */
+	if (n == -ENOENT)
+		return rt_file_err(err, errlen, -ENOENT, "%s: no such file", path);
+	return n;
 }
 
 static int open_passcode(const char *path, const uint8_t *b, const char *passcode,
@@ -279,13 +181,14 @@ static int open_passcode(const char *path, const uint8_t *b, const char *passcod
 	int r;
 
 	if (!passcode)
-		return fail(err, errlen, -ENOKEY, "%s: the key is protected: a passcode is needed",
-			    path);
+		return rt_file_err(err, errlen, -ENOKEY,
+				   "%s: the key is protected: a passcode is needed", path);
 	if (t < 1 || t > KF_T_MAX || m < KF_M_MIN_KIB || m > KF_M_MAX_KIB || p != 1)
-		return fail(err, errlen, -EBADMSG, "%s: corrupted (Argon2 parameters)", path);
+		return rt_file_err(err, errlen, -EBADMSG, "%s: corrupted (Argon2 parameters)",
+				   path);
 	r = wrap_key(passcode, b + KF_SALT, t, m, p, wk);
 	if (r)
-		return fail(err, errlen, r, "%s: Argon2id: %s", path, strerror(-r));
+		return rt_file_err(err, errlen, r, "%s: Argon2id: %s", path, strerror(-r));
 	iomt_aes128_init(&aes, wk);
 	r = iomt_ccm_decrypt(&aes, b + KF_NONCE, IOMT_CCM_NONCE_MAX_LEN, b, KF_AAD_LEN, b + KF_CT,
 			     KF_WRAP_PT, b + KF_TAG, IOMT_CCM_TAG_MAX_LEN, pt);
@@ -293,7 +196,7 @@ static int open_passcode(const char *path, const uint8_t *b, const char *passcod
 	iomt_wipe(wk, sizeof(wk));
 	/* The checksum held, so a tag that fails means the passcode is wrong. */
 	if (r)
-		return fail(err, errlen, -EKEYREJECTED, "%s: wrong passcode", path);
+		return rt_file_err(err, errlen, -EKEYREJECTED, "%s: wrong passcode", path);
 	return 0;
 }
 
@@ -305,26 +208,28 @@ static int parse(const char *path, const uint8_t *b, long len, const char *passc
 	int r;
 
 	if (len < KF_HDR || memcmp(b, kf_magic, sizeof(kf_magic)))
-		return fail(err, errlen, -EINVAL, "%s: not an iomt key file", path);
+		return rt_file_err(err, errlen, -EINVAL, "%s: not an iomt key file", path);
 	if (b[8] != KF_VERSION)
-		return fail(err, errlen, -EINVAL, "%s: key file version %u is not supported", path,
-			    b[8]);
+		return rt_file_err(err, errlen, -EINVAL, "%s: key file version %u is not supported",
+				   path, b[8]);
 	if (b[9] != KF_PLAIN && b[9] != KF_PASSCODE)
-		return fail(err, errlen, -EINVAL, "%s: unknown key file form %u", path, b[9]);
+		return rt_file_err(err, errlen, -EINVAL, "%s: unknown key file form %u", path,
+				   b[9]);
 	want = b[9] == KF_PLAIN ? RT_KEYFILE_PLAIN_LEN : RT_KEYFILE_PASSCODE_LEN;
 	if (len != want)
-		return fail(err, errlen, -EBADMSG, "%s: corrupted (%s: %ld bytes, not %ld)", path,
-			    len < want ? "truncated" : "too long", len, want);
+		return rt_file_err(err, errlen, -EBADMSG, "%s: corrupted (%s: %ld bytes, not %ld)",
+				   path, len < want ? "truncated" : "too long", len, want);
 	file_check(b, (size_t)want - KF_CHECK_LEN, sum);
 	if (!iomt_ct_eq(sum, b + want - KF_CHECK_LEN, KF_CHECK_LEN))
-		return fail(err, errlen, -EBADMSG, "%s: corrupted (checksum mismatch)", path);
+		return rt_file_err(err, errlen, -EBADMSG, "%s: corrupted (checksum mismatch)",
+				   path);
 	kf->kind = b[10];
 	kf->kvno = iomt_load_be32(b + 12);
 	memcpy(kf->name, b + 16, IOMT_KDC_NAME_LEN);
 	memcpy(kf->patient, b + 32, IOMT_KDC_NAME_LEN);
 	if (b[11] || !fields_valid(kf))
-		return fail(err, errlen, -EBADMSG, "%s: corrupted (invalid name, patient or kind)",
-			    path);
+		return rt_file_err(err, errlen, -EBADMSG,
+				   "%s: corrupted (invalid name, patient or kind)", path);
 	if (b[9] == KF_PLAIN) {
 		memcpy(pt, b + KF_HDR, KF_WRAP_PT);
 	} else {
@@ -337,7 +242,8 @@ static int parse(const char *path, const uint8_t *b, long len, const char *passc
 	if (r)
 		memcpy(kf->key, pt, IOMT_KDC_KEY_LEN);
 	iomt_wipe(pt, sizeof(pt));
-	return r ? 0 : fail(err, errlen, -EBADMSG, "%s: corrupted (key check value mismatch)", path);
+	return r ? 0 : rt_file_err(err, errlen, -EBADMSG,
+				   "%s: corrupted (key check value mismatch)", path);
 }
 
 int rt_keyfile_read(const char *path, const char *passcode, struct rt_keyfile *kf, char *err,
@@ -350,7 +256,7 @@ int rt_keyfile_read(const char *path, const char *passcode, struct rt_keyfile *k
 	if (err && errlen)
 		err[0] = '\0';
 	if (!path || !kf)
-		return fail(err, errlen, -EINVAL, "no key file given");
+		return rt_file_err(err, errlen, -EINVAL, "no key file given");
 	memset(kf, 0, sizeof(*kf));
 	len = slurp(path, b, sizeof(b), err, errlen);
 	r = len < 0 ? (int)len : parse(path, b, len, passcode, kf, err, errlen);

@@ -14,6 +14,7 @@
 
 #include "bytes.h"
 #include "ct.h"
+#include "rt_file.h"
 #include "rt_log.h"
 #include "rt_recfile.h"
 #include "shake.h"
@@ -125,30 +126,6 @@ static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
-/* A new file's directory entry is durable only once its directory is synced. */
-static int sync_parent_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd, err = 0;
-
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == path)
-		strcpy(dir, "/");
-	else if ((size_t)(slash - path) < sizeof(dir))
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	else
-		return -ENAMETOOLONG;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 /* ---- creating and checking the file ---- */
 
 /* Header, then zeroed (sparse) records, then fsync. */
@@ -184,7 +161,7 @@ static int create_file(const char *path, size_t rec_len, size_t nrec)
 		r = -errno;
 	unlink(tmp);
 	if (!r)
-		r = sync_parent_dir(path);
+		r = rt_file_sync_dir(path);
 	return r;
 }
 

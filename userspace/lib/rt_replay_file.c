@@ -11,6 +11,7 @@
 
 #include "bytes.h"
 #include "ct.h"
+#include "rt_file.h"
 #include "rt_log.h"
 #include "rt_replay_int.h"
 #include "shake.h"
@@ -47,44 +48,6 @@ static void hdr_encode(uint8_t hdr[RT_REPLAY_HDR_LEN])
 	iomt_store_be32(hdr + 8, VERSION);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* A rename or a new file is durable once its directory is synced. */
-static int sync_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int fd, r = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd))
-		r = -errno;
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 static int open_locked(const char *path, int flags)
 {
 	int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | flags, 0600);
@@ -106,11 +69,11 @@ static int init_file(struct rt_replay *rc)
 	hdr_encode(hdr);
 	if (ftruncate(rc->fd, 0) || fdatasync(rc->fd))
 		return -errno;
-	r = write_all(rc->fd, hdr, sizeof(hdr));
+	r = rt_file_write_all(rc->fd, hdr, sizeof(hdr));
 	if (!r && fdatasync(rc->fd))
 		r = -errno;
 	if (!r)
-		r = sync_dir(rc->path);
+		r = rt_file_sync_dir(rc->path);
 	if (r)
 		rt_err("%s: cannot initialise the replay cache: %s", rc->path, strerror(-r));
 	return r;
@@ -231,7 +194,7 @@ int rt_replay_file_open(struct rt_replay *rc, uint64_t now_ms)
 
 int rt_replay_file_append(struct rt_replay *rc, const uint8_t *recs, size_t n)
 {
-	int r = write_all(rc->fd, recs, n * RT_REPLAY_REC_LEN);
+	int r = rt_file_write_all(rc->fd, recs, n * RT_REPLAY_REC_LEN);
 
 	if (!r && fdatasync(rc->fd))
 		r = -errno;
@@ -256,12 +219,12 @@ static int write_live(struct rt_replay *rc, const char *tmp, uint64_t now_ms, si
 	if (fd < 0)
 		return fd;
 	hdr_encode(hdr);
-	r = write_all(fd, hdr, sizeof(hdr));
+	r = rt_file_write_all(fd, hdr, sizeof(hdr));
 	for (size_t i = 0; !r && i <= rc->mask; i++) {
 		if (rc->tab[i].exp <= now_ms)
 			continue;
 		rt_replay_rec_encode(rec, rc->tab[i].key, rc->tab[i].exp);
-		r = write_all(fd, rec, sizeof(rec));
+		r = rt_file_write_all(fd, rec, sizeof(rec));
 		(*nrec)++;
 	}
 	if (!r && fdatasync(fd))
@@ -292,7 +255,7 @@ int rt_replay_file_compact(struct rt_replay *rc, uint64_t now_ms)
 		rt_err("%s: compaction failed: %s (the old file is kept)", rc->path, strerror(-r));
 		return r;
 	}
-	if ((r = sync_dir(rc->path)))
+	if ((r = rt_file_sync_dir(rc->path)))
 		rt_warn("%s: syncing the directory after compaction: %s", rc->path, strerror(-r));
 	close(rc->fd);
 	rc->fd = fd;

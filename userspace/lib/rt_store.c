@@ -318,6 +318,40 @@ int rt_stmt_bind_null(struct rt_stmt *s, int idx)
 	return bound(s, sqlite3_bind_null(s->stmt, idx));
 }
 
+int rt_stmt_bind_all(struct rt_stmt *s, const struct rt_param *params, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; !r && i < n; i++) {
+		const struct rt_param *v = &params[i];
+		int idx = (int)i + 1;
+
+		if (v->type == RT_PARAM_I64)
+			r = rt_stmt_bind_int(s, idx, v->i);
+		else if (v->type == RT_PARAM_STR)
+			r = rt_stmt_bind_text(s, idx, v->p);
+		else
+			r = rt_stmt_bind_blob(s, idx, v->p, v->len);
+	}
+	return r;
+}
+
+int rt_store_run(struct rt_store *st, const char *sql, const struct rt_param *params, size_t n)
+{
+	struct rt_stmt *s;
+	int r = rt_stmt_prepare(st, sql, &s);
+
+	if (r)
+		return r;
+	r = rt_stmt_bind_all(s, params, n);
+	if (!r) {
+		r = rt_stmt_step(s);
+		r = r == RT_STMT_DONE ? 0 : r == RT_STMT_ROW ? -EIO : r;
+	}
+	rt_stmt_free(s);
+	return r;
+}
+
 int rt_stmt_step(struct rt_stmt *s)
 {
 	int rc = sqlite3_step(s->stmt);
@@ -364,4 +398,59 @@ void rt_stmt_free(struct rt_stmt *s)
 		return;
 	sqlite3_finalize(s->stmt);
 	free(s);
+}
+
+/* ---- a component's database: opened with its schema checked ---- */
+
+static int check_schema(struct rt_store *st, const char *path, int create,
+			const struct rt_store_schema *s, char *err, size_t errlen)
+{
+	int v = rt_store_version(st);
+
+	if (v < 0) {
+		snprintf(err, errlen, "%s: cannot read the schema version", path);
+		return v;
+	}
+	if (v == 0 && !create) {
+		snprintf(err, errlen, "%s: not initialised (run '%s')", path, s->init_cmd);
+		return -ENOENT;
+	}
+	if (v > 0 && create && s->create_refuses_existing) {
+		snprintf(err, errlen, "%s: already initialised: refusing to overwrite it", path);
+		return -EEXIST;
+	}
+	if ((unsigned)v > s->version) {
+		snprintf(err, errlen, "%s: schema version %d is newer than this program's %u",
+			 path, v, s->version);
+		return -EPROTO;
+	}
+	if ((unsigned)v < s->version && rt_store_migrate(st, s->migrations, s->version)) {
+		snprintf(err, errlen, "%s: schema migration failed", path);
+		return -EIO;
+	}
+	return 0;
+}
+
+int rt_store_open_schema(const char *path, int create, const struct rt_store_schema *s,
+			 struct rt_store **out, char *err, size_t errlen)
+{
+	int r;
+
+	*out = NULL;
+	if (!create && access(path, F_OK) != 0) {
+		snprintf(err, errlen, "%s: database missing (create it with '%s')", path,
+			 s->init_cmd);
+		return -ENOENT;
+	}
+	r = rt_store_open(path, out);
+	if (r) {
+		snprintf(err, errlen, "%s: cannot open the database: %s", path, strerror(-r));
+		return r;
+	}
+	r = check_schema(*out, path, create, s, err, errlen);
+	if (r) {
+		rt_store_close(*out);
+		*out = NULL;
+	}
+	return r;
 }

@@ -53,6 +53,24 @@ int rt_store_migrate(struct rt_store *st, const char *const *migrations, unsigne
 /* Schema version, or a negative error. */
 int rt_store_version(struct rt_store *st);
 
+/* A component's database: its schema version, migrations and the command
+ * that creates it. */
+struct rt_store_schema {
+	unsigned version;
+	const char *const *migrations;  /* version entries (rt_store_migrate) */
+	const char *init_cmd;           /* "iomt-kdc admin init", for the messages */
+	int create_refuses_existing;    /* create on an initialised database: -EEXIST */
+};
+
+/*
+ * Opens path and brings its schema to s->version, err saying why not
+ * ("PATH: ..."): -ENOENT when the file is missing or not initialised and
+ * create is 0, -EEXIST (see above), -EPROTO for a newer schema, -EIO when
+ * a migration fails, or rt_store_open's error. 0 and *out, or -errno.
+ */
+int rt_store_open_schema(const char *path, int create, const struct rt_store_schema *s,
+			 struct rt_store **out, char *err, size_t errlen);
+
 /* BEGIN IMMEDIATE: the write lock is taken now, not at the first write. */
 int rt_store_begin(struct rt_store *st);
 int rt_store_commit(struct rt_store *st);
@@ -67,6 +85,19 @@ int rt_stmt_bind_int(struct rt_stmt *s, int idx, int64_t v);
 int rt_stmt_bind_text(struct rt_stmt *s, int idx, const char *v);
 int rt_stmt_bind_blob(struct rt_stmt *s, int idx, const void *v, size_t len);
 int rt_stmt_bind_null(struct rt_stmt *s, int idx);
+/* A parameter of rt_stmt_bind_all / rt_store_run: RT_PARAM_INT(v),
+ * RT_PARAM_TEXT(s), RT_PARAM_BLOB(p, len). */
+struct rt_param {
+	enum { RT_PARAM_I64, RT_PARAM_STR, RT_PARAM_BYTES } type;
+	int64_t i;
+	const void *p;
+	size_t len;
+};
+#define RT_PARAM_INT(v) ((struct rt_param){ .type = RT_PARAM_I64, .i = (v) })
+#define RT_PARAM_TEXT(v) ((struct rt_param){ .type = RT_PARAM_STR, .p = (v) })
+#define RT_PARAM_BLOB(v, n) ((struct rt_param){ .type = RT_PARAM_BYTES, .p = (v), .len = (n) })
+/* Binds parameters 1..n: 0 or the first error. */
+int rt_stmt_bind_all(struct rt_stmt *s, const struct rt_param *params, size_t n);
 /* RT_STMT_ROW, RT_STMT_DONE or a negative error. */
 int rt_stmt_step(struct rt_stmt *s);
 /* Columns of the current row, numbered from 0; pointers last until the next
@@ -77,6 +108,10 @@ const void *rt_stmt_blob(struct rt_stmt *s, int col, size_t *len);
 /* Ready to bind and step again; bindings are cleared. */
 int rt_stmt_reset(struct rt_stmt *s);
 void rt_stmt_free(struct rt_stmt *s);
+
+/* A one-shot statement without results: prepared, bound, run to its end and
+ * freed: 0 or a negative error (-EIO if it returns a row). */
+int rt_store_run(struct rt_store *st, const char *sql, const struct rt_param *params, size_t n);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE on this store. */
 int64_t rt_store_changes(struct rt_store *st);
