@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* iomt-kdc: the daemon, or 'iomt-kdc admin ...'. */
-#include <stdio.h>
-#include <string.h>
-
+/* iomt-kdc: 'iomt-kdc admin ...', else the daemon. */
 #include "admin.h"
 #include "config.h"
 #include "daemon.h"
+#include "lib/rt_cli.h"
 #include "lib/rt_log.h"
 
 static const char more_help[] =
@@ -26,39 +24,24 @@ static const char more_help[] =
 	"  iomt-kdc admin export-key NAME --db DB --master FILE --out FILE [--passcode-file F]\n"
 	"  iomt-kdc admin help          (every option explained)\n";
 
-static int wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return 1;
-	return 0;
-}
-
 static int run_daemon(int argc, char **argv)
 {
 	static struct kdc_cfg cfg;
-	char err[512];
-	int r;
+	int r = rt_cli_daemon_args(&kdc_daemon_info, &cfg, "iomt-kdc", more_help, argc, argv);
 
-	rt_log_init("iomt-kdc");
-	r = rt_daemon_args(&kdc_daemon_info, &cfg, argc, argv, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "iomt-kdc: %s\n", err);
-		return 2;
-	}
-	if (r == RT_DAEMON_EXIT) {
-		if (wants_help(argc, argv))
-			fputs(more_help, stdout);
-		return 0;
-	}
+	if (r != RT_CLI_NONE)
+		return r;
 	if (rt_log_setup(cfg.log_level, cfg.log_json, cfg.log_file))
 		return 1;
 	return kdc_daemon_main(&cfg);
 }
 
+static const struct rt_cli_cmd cmds[] = {
+	{ "admin", kdc_admin_main, "admin COMMAND [OPTIONS]" },
+	{ NULL },
+};
+
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "admin"))
-		return kdc_admin_main(argc - 1, argv + 1);
-	return run_daemon(argc, argv);
+	return rt_cli_main(cmds, run_daemon, argc, argv);
 }

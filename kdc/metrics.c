@@ -94,9 +94,7 @@ int kdc_metrics_register(void)
 			r = rt_metrics_register(&m[c]);
 		}
 	}
-	for (size_t i = 0; !r && i < sizeof(all) / sizeof(all[0]); i++)
-		r = rt_metrics_register(all[i]);
-	return r;
+	return r ? r : rt_metrics_register_list(all, RT_METRICS_LEN(all));
 }
 
 void kdc_metrics_keeper(const struct kdc_ipc_stats *st)

@@ -3,14 +3,27 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/rt_cli.h"
 #include "opts.h"
 
-static const struct {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *usage;
-} cmds[] = {
-	{ "init", ppd_cmd_init,
+/* init, backup and restore take their options without the command's name. */
+static int cmd_init(int argc, char **argv)
+{
+	return ppd_cmd_init(argc - 1, argv + 1);
+}
+
+static int cmd_backup(int argc, char **argv)
+{
+	return ppd_cmd_backup(argc - 1, argv + 1);
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+	return ppd_cmd_restore(argc - 1, argv + 1);
+}
+
+static const struct rt_cli_cmd cmds[] = {
+	{ "init", cmd_init,
 	  "init --dir D [--passphrase-file F]\n"
 	  "      Creates D/master.key (K_master, 32 random bytes, wrapped under the\n"
 	  "      passphrase with Argon2id + AES-128-CCM) and the evidence log's P-256\n"
@@ -23,36 +36,35 @@ static const struct {
 	  "log verify|show|export --log FILE --pub D/evlog.pub [--out FILE] [--json]\n"
 	  "      Offline: verify the evidence log (exit 0 sound, 1 tampered), print its\n"
 	  "      entries, or export a verified copy (or JSON lines)." },
-	{ "backup", ppd_cmd_backup,
+	{ "backup", cmd_backup,
 	  "backup --dir D --threshold t --shares n --out-dir O [--passphrase-file F]\n"
 	  "      Writes n Shamir shares of K_master (O/share-i-of-n, 0600); any t rebuild it." },
-	{ "restore", ppd_cmd_restore,
+	{ "restore", cmd_restore,
 	  "restore --dir D --share F [--share F ...] [--passphrase-file F]\n"
 	  "      Rebuilds D/master.key from t shares, wrapped under the passphrase;\n"
 	  "      refuses a wrong, corrupted or insufficient set." },
+	{ NULL },
 };
 
 static int usage(FILE *f, int status)
 {
 	fprintf(f, "Usage: iomt-ppd COMMAND [options]\n\n");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %s\n\n", cmds[i].usage);
+	for (const struct rt_cli_cmd *c = cmds; c->name; c++)
+		fprintf(f, "  %s\n\n", c->usage);
 	return status;
 }
 
 int main(int argc, char **argv)
 {
+	int r;
+
 	if (argc < 2)
 		return usage(stderr, 2);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		return usage(stdout, 0);
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (strcmp(argv[1], cmds[i].name))
-			continue;
-		if (cmds[i].run == ppd_cmd_serve || cmds[i].run == ppd_cmd_log)
-			return cmds[i].run(argc - 1, argv + 1);
-		return cmds[i].run(argc - 2, argv + 2);
-	}
+	r = rt_cli_run(cmds, argc, argv);
+	if (r != RT_CLI_NONE)
+		return r;
 	fprintf(stderr, "iomt-ppd: unknown command '%s'\n", argv[1]);
 	return usage(stderr, 2);
 }

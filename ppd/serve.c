@@ -16,16 +16,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "ipc.h"
 #include "keeper.h"
+#include "lib/rt_cli.h"
 #include "lib/rt_daemon.h"
 #include "lib/rt_log.h"
-#include "lib/rt_priv.h"
+#include "lib/rt_privsep.h"
 #include "net.h"
 #include "opts.h"
 #include "ppd.h"
@@ -33,57 +32,25 @@
 
 enum { STOP_WAIT_MS = 2000 };
 
-static int channel(int sv[2])
+struct net_arg {
+	const struct ppd_cfg *cfg;
+	struct ppd_sockets *s;
+	int keep, ipc, sfd;     /* keep and sfd are the keeper's: closed at once */
+};
+
+static int net_main(void *arg)
 {
-	int size = PPD_IPC_SOCKBUF;
+	struct net_arg *a = arg;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		rt_err("socketpair: %m");
-		return -errno;
-	}
-	for (int i = 0; i < 2; i++) {
-		if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-		if (setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-			setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	}
-	return 0;
-}
-
-/* The network process never stays root: the configured user, else iomt,
- * else nobody. */
-static int drop_net(const struct ppd_cfg *cfg)
-{
-	if (geteuid() != 0)
-		return 0;
-	if (cfg->user[0])
-		return rt_priv_drop(cfg->user);
-	if (getpwnam(PPD_DEFAULT_USER))
-		return rt_priv_drop(PPD_DEFAULT_USER);
-	return getpwnam("nobody") ? rt_priv_drop("nobody") : -ENOENT;
-}
-
-static int net_main(const struct ppd_cfg *cfg, struct ppd_sockets *s, int ipc)
-{
-	pid_t keeper = getppid();
-	int r;
-
-	rt_log_init("iomt-ppd-net");
-	r = drop_net(cfg);
-	if (r) {
-		rt_err("cannot drop privileges: %s", strerror(-r));
-		return 1;
-	}
-	/* Set after the drop: a change of credentials clears it. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != keeper)
-		return 1;
-	return ppd_net_run(cfg, s, ipc);
+	close(a->keep);
+	close(a->sfd);
+	return ppd_net_run(a->cfg, a->s, a->ipc);
 }
 
 int ppd_serve_main(const struct ppd_cfg *cfg)
 {
 	struct ppd_sockets s = { .tcp = -1, .udp = -1, .metrics = -1 };
+	struct net_arg arg;
 	int sv[2], sfd, r, st;
 	pid_t pid;
 
@@ -92,20 +59,17 @@ int ppd_serve_main(const struct ppd_cfg *cfg)
 		return 1;
 	}
 	sfd = rt_daemon_signals();
-	if (sfd < 0 || ppd_sockets_open(cfg, &s) || channel(sv)) {
+	if (sfd < 0 || ppd_sockets_open(cfg, &s) || rt_privsep_channel(sv, PPD_IPC_SOCKBUF)) {
 		ppd_sockets_close(&s);
 		return 1;
 	}
-	pid = fork();
-	if (pid < 0) {
-		rt_err("fork: %m");
+	/* The network process never stays root: the configured user, else
+	 * iomt, else nobody. */
+	arg = (struct net_arg){ .cfg = cfg, .s = &s, .keep = sv[0], .ipc = sv[1], .sfd = sfd };
+	pid = rt_privsep_fork("iomt-ppd-net", rt_privsep_user(cfg->user, PPD_DEFAULT_USER),
+			      net_main, &arg);
+	if (pid < 0)
 		return 1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		close(sfd);
-		_exit(net_main(cfg, &s, sv[1]));
-	}
 	close(sv[1]);
 	/* The keeper never touches the network (the port file needs the names). */
 	{
@@ -139,31 +103,14 @@ static const char more_help[] =
 	"        [max_range=DURATION]\n"
 	"  first match wins; no match: ask (a refusal when there is no prompt).\n";
 
-static int wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return 1;
-	return 0;
-}
-
 int ppd_cmd_serve(int argc, char **argv)
 {
 	static struct ppd_cfg cfg;
 	char err[512];
-	int r;
+	int r = rt_cli_daemon_args(&ppd_daemon_info, &cfg, "iomt-ppd", more_help, argc, argv);
 
-	rt_log_init("iomt-ppd");
-	r = rt_daemon_args(&ppd_daemon_info, &cfg, argc, argv, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "iomt-ppd serve: %s\n", err);
-		return 2;
-	}
-	if (r == RT_DAEMON_EXIT) {
-		if (wants_help(argc, argv))
-			fputs(more_help, stdout);
-		return 0;
-	}
+	if (r != RT_CLI_NONE)
+		return r;
 	if (ppd_cfg_finish(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "iomt-ppd serve: %s\n", err);
 		return 2;

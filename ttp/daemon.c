@@ -1,24 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* iomt-ttp: set-up, the event loop, graceful stop. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 
 #include "batch.h"
-#include "files.h"
 #include "keys.h"
 #include "lib/rt_audit.h"
 #include "lib/rt_daemon.h"
 #include "lib/rt_log.h"
+#include "lib/rt_loop.h"
 #include "lib/rt_priv.h"
 #include "lib/rt_rng.h"
+#include "lib/rt_sock.h"
 #include "link.h"
 #include "metrics.h"
 #include "user.h"
@@ -31,10 +30,7 @@ enum {
 
 int64_t ttp_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return rt_mono_ms();
 }
 
 int64_t ttp_unix_now(void)
@@ -44,35 +40,21 @@ int64_t ttp_unix_now(void)
 
 void ttp_peer_name(int fd, char *buf, size_t len)
 {
-	struct rt_endpoint ep = { .len = sizeof(ep.addr) };
-
-	if (getpeername(fd, (struct sockaddr *)&ep.addr, &ep.len) < 0)
-		snprintf(buf, len, "?");
-	else
-		rt_endpoint_str(&ep, buf, len);
+	rt_sock_peer(fd, buf, len);
 }
 
 int ttp_watch_add(struct ttp_daemon *d, struct ttp_watch *w, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	int r = rt_loop_add(d->ep, w->fd, w, events);
 
-	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, w->fd, &ev) < 0) {
-		rt_err("epoll_ctl add: %m");
-		return -errno;
-	}
-	w->events = events;
-	return 0;
+	if (!r)
+		w->events = events;
+	return r;
 }
 
 void ttp_watch_set(struct ttp_daemon *d, struct ttp_watch *w, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	if (w->events == events)
-		return;
-	if (epoll_ctl(d->ep, EPOLL_CTL_MOD, w->fd, &ev) < 0)
-		rt_err("epoll_ctl mod: %m");
-	else
+	if (w->events != events && !rt_loop_mod(d->ep, w->fd, w, events))
 		w->events = events;
 }
 
@@ -82,63 +64,27 @@ void ttp_watch_del(struct ttp_daemon *d, struct ttp_watch *w)
 		epoll_ctl(d->ep, EPOLL_CTL_DEL, w->fd, NULL);
 }
 
-static uint16_t bound_port(int fd)
-{
-	struct rt_endpoint ep = { .len = sizeof(ep.addr) };
-
-	if (getsockname(fd, (struct sockaddr *)&ep.addr, &ep.len) < 0)
-		return 0;
-	return rt_endpoint_port(&ep);
-}
-
-/* The address a listener is bound to (the port the OS chose for port 0). */
-static void bound_name(int fd, char *buf, size_t len)
-{
-	struct rt_endpoint ep = { .len = sizeof(ep.addr) };
-
-	if (getsockname(fd, (struct sockaddr *)&ep.addr, &ep.len) < 0)
-		snprintf(buf, len, "?");
-	else
-		rt_endpoint_str(&ep, buf, len);
-}
-
 static int listen_on(struct ttp_daemon *d, struct ttp_watch *w, uint8_t kind,
 		     const struct rt_endpoint *ep, const char *what)
 {
-	char name[80];
-	int one = 1, fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = rt_sock_listen(ep, LISTEN_BACKLOG, what);
 
-	rt_endpoint_str(ep, name, sizeof(name));
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (const struct sockaddr *)&ep->addr, ep->len) < 0 ||
-	    listen(fd, LISTEN_BACKLOG) < 0) {
-		int r = -errno;
-
-		rt_err("%s: cannot listen on %s: %s", what, name, strerror(-r));
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	if (fd < 0)
+		return fd;
 	*w = (struct ttp_watch){ .fd = fd, .kind = kind };
-	bound_name(fd, name, sizeof(name));
-	rt_info("%s: listening on %s", what, name);
 	return ttp_watch_add(d, w, EPOLLIN);
 }
 
 static int write_ports(struct ttp_daemon *d)
 {
 	char text[96];
-	int r;
 
 	if (!d->cfg.port_file[0])
 		return 0;
 	snprintf(text, sizeof(text), "link=%u\nuser=%u\nmetrics=%u\n",
-		 bound_port(d->link_listen.fd), bound_port(d->user_listen.fd),
-		 d->metrics_listen.fd >= 0 ? bound_port(d->metrics_listen.fd) : 0);
-	r = ttp_file_replace_text(d->cfg.port_file, text, 0644);
-	if (r)
-		rt_err("port_file %s: %s", d->cfg.port_file, strerror(-r));
-	return r;
+		 rt_sock_port(d->link_listen.fd), rt_sock_port(d->user_listen.fd),
+		 rt_sock_port(d->metrics_listen.fd));
+	return rt_sock_write_ports(d->cfg.port_file, text);
 }
 
 static int listeners(struct ttp_daemon *d)
@@ -271,22 +217,6 @@ static void on_signal(struct ttp_daemon *d)
 		d->stopping = 1;
 }
 
-static void serve_metrics(struct ttp_daemon *d)
-{
-	for (;;) {
-		int fd = accept4(d->metrics_listen.fd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			return;
-		}
-		/* Bounded by RT_METRICS_TIMEOUT_MS; loopback only. */
-		rt_metrics_serve(fd);
-		close(fd);
-	}
-}
-
 static void dispatch(struct ttp_daemon *d, struct epoll_event *ev)
 {
 	struct ttp_watch *w = ev->data.ptr;
@@ -302,7 +232,7 @@ static void dispatch(struct ttp_daemon *d, struct epoll_event *ev)
 		ttp_user_accept(d);
 		break;
 	case TTP_W_METRICS_LISTEN:
-		serve_metrics(d);
+		rt_metrics_accept_all(d->metrics_listen.fd);
 		break;
 	case TTP_W_LINK:
 		ttp_link_event(d, (struct link *)w, ev->events);
@@ -331,11 +261,7 @@ static int housekeeping(struct ttp_daemon *d)
 
 static void close_listener(struct ttp_daemon *d, struct ttp_watch *w)
 {
-	if (w->fd < 0)
-		return;
-	ttp_watch_del(d, w);
-	close(w->fd);
-	w->fd = -1;
+	rt_loop_close(d->ep, &w->fd);
 }
 
 static int any_pending(struct ttp_daemon *d)
@@ -381,10 +307,9 @@ int ttp_daemon_run(struct ttp_daemon *d)
 
 	rt_audit_write("ttp_start", "db", d->cfg.db, NULL);
 	while (!d->stopping) {
-		int n = epoll_wait(d->ep, ev, EVENTS_MAX, timeout);
+		int n = rt_loop_wait(d->ep, ev, EVENTS_MAX, timeout);
 
-		if (n < 0 && errno != EINTR) {
-			rt_err("epoll_wait: %m");
+		if (n < 0) {
 			d->fatal = d->stopping = 1;
 			break;
 		}

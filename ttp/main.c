@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* iomt-ttp: the daemon, or 'iomt-ttp admin ...'. */
-#include <stdio.h>
+/* iomt-ttp: 'iomt-ttp admin ...', else the daemon. */
 #include <string.h>
 
 #include "admin.h"
 #include "config.h"
 #include "daemon.h"
+#include "lib/rt_cli.h"
 #include "lib/rt_log.h"
 
 static const char more_help[] =
@@ -24,31 +24,14 @@ static const char more_help[] =
 	"  iomt-ttp admin list --db DB\n"
 	"  iomt-ttp admin help          (every option explained)\n";
 
-static int wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return 1;
-	return 0;
-}
-
 static int run_daemon(int argc, char **argv)
 {
 	static struct ttp_daemon d;
-	char err[512];
-	int r, rc;
+	int r = rt_cli_daemon_args(&ttp_daemon_info, &d.cfg, "iomt-ttp", more_help, argc, argv);
+	int rc;
 
-	rt_log_init("iomt-ttp");
-	r = rt_daemon_args(&ttp_daemon_info, &d.cfg, argc, argv, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "iomt-ttp: %s\n", err);
-		return 2;
-	}
-	if (r == RT_DAEMON_EXIT) {
-		if (wants_help(argc, argv))
-			fputs(more_help, stdout);
-		return 0;
-	}
+	if (r != RT_CLI_NONE)
+		return r;
 	if (rt_log_setup(d.cfg.log_level, d.cfg.log_json, d.cfg.log_file))
 		return 1;
 	r = ttp_daemon_init(&d);
@@ -59,9 +42,12 @@ static int run_daemon(int argc, char **argv)
 	return rc;
 }
 
+static const struct rt_cli_cmd cmds[] = {
+	{ "admin", ttp_admin_main, "admin COMMAND [OPTIONS]" },
+	{ NULL },
+};
+
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "admin"))
-		return ttp_admin_main(argc - 1, argv + 1);
-	return run_daemon(argc, argv);
+	return rt_cli_main(cmds, run_daemon, argc, argv);
 }

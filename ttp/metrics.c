@@ -7,6 +7,8 @@
 				"Phase-3 requests answered, by result (ok = M3 sent)")
 #define CLOSED(reason) RT_COUNTER("iomt_ttp_link_closed_total", "reason=\"" reason "\"", \
 				  "MEC connections closed, by reason")
+#define COMMITS(result) RT_COUNTER("iomt_ttp_commits_total", "result=\"" result "\"", \
+				   "Group commits of rotated parties, by result")
 #define USERS(result) RT_COUNTER("iomt_ttp_user_requests_total", "result=\"" result "\"", \
 				 "Phase-2 analysis requests, by result")
 
@@ -25,10 +27,8 @@ struct ttp_metrics ttp_metrics = {
 	.batches = RT_COUNTER("iomt_ttp_batches_total", NULL, "Batches of M2s processed"),
 	.batch_requests = RT_COUNTER("iomt_ttp_batch_requests_total", NULL,
 				     "M2s in all batches (sum of batch sizes)"),
-	.commits_ok = RT_COUNTER("iomt_ttp_commits_total", "result=\"ok\"",
-				 "Group commits of rotated parties, by result"),
-	.commits_failed = RT_COUNTER("iomt_ttp_commits_total", "result=\"failed\"",
-				     "Group commits of rotated parties, by result"),
+	.commits_ok = COMMITS("ok"),
+	.commits_failed = COMMITS("failed"),
 	.commit_us = RT_COUNTER("iomt_ttp_commit_microseconds_total", NULL,
 				"Time spent in group commits"),
 	.commit_last_us = RT_GAUGE("iomt_ttp_commit_last_microseconds", NULL,
@@ -60,13 +60,9 @@ int ttp_metrics_register(void)
 		&ttp_metrics.users_malformed, &ttp_metrics.users_internal, &ttp_metrics.devices,
 		&ttp_metrics.mecs,
 	};
-	int r = 0;
+	int r = rt_metrics_register_array(ttp_metrics.agreements, TTP_RESULT_CODES);
 
-	for (size_t i = 0; !r && i < TTP_RESULT_CODES; i++)
-		r = rt_metrics_register(&ttp_metrics.agreements[i]);
-	for (size_t i = 0; !r && i < sizeof(all) / sizeof(all[0]); i++)
-		r = rt_metrics_register(all[i]);
-	return r;
+	return r ? r : rt_metrics_register_list(all, RT_METRICS_LEN(all));
 }
 
 void ttp_metrics_reply(uint8_t code)

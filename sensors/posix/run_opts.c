@@ -87,17 +87,12 @@ static int check_required(const struct run_opts *o)
 
 int run_opts_parse(struct run_opts *o, int argc, char *const argv[])
 {
-	char err[512];
 	int r;
 
 	memset(o, 0, sizeof(*o));
-	r = rt_daemon_args(&run_info, o, argc, argv, err, sizeof(err));
-	if (r < 0) {
-		rt_err("%s", err);
-		return -1;
-	}
-	if (r == RT_DAEMON_EXIT)
-		return 1;
+	r = rt_daemon_args_log(&run_info, o, argc, argv);
+	if (r)
+		return r;       /* -1 after an error, 1 after a query */
 	rt_log_set_level((enum rt_log_level)o->log_level);
 	if (check_required(o) || parse_rate(o->rate, &o->rate_per_s) ||
 	    parse_probability(o->drop_m4, &o->drop_m4_ppm) ||

@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* iomt-store serve: set-up, the event loop, graceful stop. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -16,7 +12,9 @@
 #include "group.h"
 #include "lib/rt_daemon.h"
 #include "lib/rt_log.h"
+#include "lib/rt_loop.h"
 #include "lib/rt_priv.h"
+#include "lib/rt_sock.h"
 #include "metrics.h"
 
 enum {
@@ -27,46 +25,31 @@ enum {
 
 int64_t store_mono_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return rt_mono_us();
 }
 
 int64_t store_mono_ms(void)
 {
-	return store_mono_us() / 1000;
+	return rt_mono_ms();
 }
 
 int64_t store_unix_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return rt_unix_ms();
 }
 
 int store_watch_add(struct store_daemon *d, struct store_watch *w, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	int r = rt_loop_add(d->ep, w->fd, w, events);
 
-	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, w->fd, &ev) < 0) {
-		rt_err("epoll_ctl add: %m");
-		return -errno;
-	}
-	w->events = events;
-	return 0;
+	if (!r)
+		w->events = events;
+	return r;
 }
 
 void store_watch_set(struct store_daemon *d, struct store_watch *w, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	if (w->events == events)
-		return;
-	if (epoll_ctl(d->ep, EPOLL_CTL_MOD, w->fd, &ev) < 0)
-		rt_err("epoll_ctl mod: %m");
-	else
+	if (w->events != events && !rt_loop_mod(d->ep, w->fd, w, events))
 		w->events = events;
 }
 
@@ -76,68 +59,27 @@ void store_watch_del(struct store_daemon *d, struct store_watch *w)
 		epoll_ctl(d->ep, EPOLL_CTL_DEL, w->fd, NULL);
 }
 
-/* The address a listener is bound to (the port the OS chose for port 0). */
-static void bound_name(int fd, char *buf, size_t len)
-{
-	struct rt_endpoint ep = { .len = sizeof(ep.addr) };
-
-	if (getsockname(fd, (struct sockaddr *)&ep.addr, &ep.len) < 0)
-		snprintf(buf, len, "?");
-	else
-		rt_endpoint_str(&ep, buf, len);
-}
-
-static uint16_t bound_port(int fd)
-{
-	struct rt_endpoint ep = { .len = sizeof(ep.addr) };
-
-	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ep.addr, &ep.len) < 0)
-		return 0;
-	return rt_endpoint_port(&ep);
-}
-
 static int listen_on(struct store_daemon *d, struct store_watch *w, uint8_t kind,
 		     const struct rt_endpoint *ep, const char *what)
 {
-	char name[80];
-	int one = 1, fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = rt_sock_listen(ep, LISTEN_BACKLOG, what);
 
-	rt_endpoint_str(ep, name, sizeof(name));
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (const struct sockaddr *)&ep->addr, ep->len) < 0 ||
-	    listen(fd, LISTEN_BACKLOG) < 0) {
-		int r = -errno;
-
-		rt_err("%s: cannot listen on %s: %s", what, name, strerror(-r));
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	if (fd < 0)
+		return fd;
 	*w = (struct store_watch){ .fd = fd, .kind = kind };
-	bound_name(fd, name, sizeof(name));
-	rt_info("%s: listening on %s", what, name);
 	return store_watch_add(d, w, EPOLLIN);
 }
 
 /* listen=PORT and metrics=PORT, written whole then renamed into place. */
 static int write_ports(struct store_daemon *d)
 {
-	char text[96], tmp[STORE_PATH_MAX + 8];
-	int n, fd, r = 0;
+	char text[96];
 
 	if (!d->cfg.port_file[0])
 		return 0;
-	n = snprintf(text, sizeof(text), "listen=%u\nmetrics=%u\n", bound_port(d->listen.fd),
-		     bound_port(d->metrics.fd));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", d->cfg.port_file);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, (size_t)n) != n || rename(tmp, d->cfg.port_file) < 0)
-		r = -errno ? -errno : -EIO;
-	if (fd >= 0)
-		close(fd);
-	if (r)
-		rt_err("port_file %s: %s", d->cfg.port_file, strerror(-r));
-	return r;
+	snprintf(text, sizeof(text), "listen=%u\nmetrics=%u\n", rt_sock_port(d->listen.fd),
+		 rt_sock_port(d->metrics.fd));
+	return rt_sock_write_ports(d->cfg.port_file, text);
 }
 
 static int open_db(struct store_daemon *d)
@@ -204,22 +146,6 @@ static void on_signal(struct store_daemon *d)
 		d->stopping = 1;
 }
 
-static void serve_metrics(struct store_daemon *d)
-{
-	for (;;) {
-		int fd = accept4(d->metrics.fd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			return;
-		}
-		/* Bounded by RT_METRICS_TIMEOUT_MS; loopback only. */
-		rt_metrics_serve(fd);
-		close(fd);
-	}
-}
-
 static void dispatch(struct store_daemon *d, struct epoll_event *ev)
 {
 	struct store_watch *w = ev->data.ptr;
@@ -232,7 +158,7 @@ static void dispatch(struct store_daemon *d, struct epoll_event *ev)
 		store_conn_accept(d);
 		break;
 	case STORE_W_METRICS:
-		serve_metrics(d);
+		rt_metrics_accept_all(d->metrics.fd);
 		break;
 	case STORE_W_CONN:
 		store_conn_event(d, (struct conn *)w, ev->events);
@@ -242,11 +168,7 @@ static void dispatch(struct store_daemon *d, struct epoll_event *ev)
 
 static void close_listener(struct store_daemon *d, struct store_watch *w)
 {
-	if (w->fd < 0)
-		return;
-	store_watch_del(d, w);
-	close(w->fd);
-	w->fd = -1;
+	rt_loop_close(d->ep, &w->fd);
 }
 
 static int any_pending(struct store_daemon *d)
@@ -291,11 +213,10 @@ int store_daemon_run(struct store_daemon *d)
 	int timeout = 0;
 
 	while (!d->stopping) {
-		int n = epoll_wait(d->ep, ev, EVENTS_MAX, timeout);
+		int n = rt_loop_wait(d->ep, ev, EVENTS_MAX, timeout);
 		int64_t next;
 
-		if (n < 0 && errno != EINTR) {
-			rt_err("epoll_wait: %m");
+		if (n < 0) {
 			d->fatal = d->stopping = 1;
 			break;
 		}

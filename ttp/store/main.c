@@ -6,17 +6,14 @@
 #include "daemon.h"
 #include "decrypt.h"
 #include "keygen.h"
+#include "lib/rt_cli.h"
 #include "lib/rt_log.h"
 #include "query.h"
 
 static int cmd_serve(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *usage;
-} cmds[] = {
+static const struct rt_cli_cmd cmds[] = {
 	{ "serve", cmd_serve, "serve [-c FILE] [--KEY VALUE ...]   the daemon (serve --help)" },
 	{ "query", store_query_main,
 	  "query --db F [--sensor HEX|--key-id HEX] [--from T --to T]" },
@@ -27,6 +24,7 @@ static const struct {
 	  "          [--note TEXT] [--cover exact|single] [--out FILE]" },
 	{ "keygen", store_keygen_main, "keygen --out APP.pem --pub APP.pub.pem" },
 	{ "help", cmd_help, "help" },
+	{ NULL },
 };
 
 static const char more_help[] =
@@ -37,31 +35,14 @@ static const char more_help[] =
 	"  SIGHUP           reopen log_file (after rotation)\n"
 	"\nOther commands: iomt-store help\n";
 
-static int wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			return 1;
-	return 0;
-}
-
 static int cmd_serve(int argc, char **argv)
 {
 	static struct store_daemon d;
-	char err[512];
-	int r, rc;
+	int r = rt_cli_daemon_args(&store_daemon_info, &d.cfg, "iomt-store", more_help, argc, argv);
+	int rc;
 
-	rt_log_init("iomt-store");
-	r = rt_daemon_args(&store_daemon_info, &d.cfg, argc, argv, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "iomt-store serve: %s\n", err);
-		return 2;
-	}
-	if (r == RT_DAEMON_EXIT) {
-		if (wants_help(argc, argv))
-			fputs(more_help, stdout);
-		return 0;
-	}
+	if (r != RT_CLI_NONE)
+		return r;
 	if (rt_log_setup(d.cfg.log_level, d.cfg.log_json, d.cfg.log_file))
 		return 1;
 	r = store_daemon_init(&d);
@@ -77,8 +58,8 @@ static int cmd_help(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	printf("usage: iomt-store COMMAND [OPTIONS]\n\n");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		printf("  iomt-store %s\n", cmds[i].usage);
+	for (const struct rt_cli_cmd *c = cmds; c->name; c++)
+		printf("  iomt-store %s\n", c->usage);
 	printf("\nTimes T: Unix seconds, or UTC as 2026-12-07T16:00:00Z.\n"
 	       "decrypt exit status: 0 all decrypted, 1 error, 2 usage, 3 denied or refused,\n"
 	       "4 some records did not open.\n");
@@ -87,13 +68,15 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	int r;
+
 	if (argc < 2) {
 		cmd_help(argc, argv);
 		return 2;
 	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 1, argv + 1);
+	r = rt_cli_run(cmds, argc, argv);
+	if (r != RT_CLI_NONE)
+		return r;
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		return cmd_help(argc, argv);
 	fprintf(stderr, "iomt-store: unknown command '%s' (try 'iomt-store help')\n", argv[1]);

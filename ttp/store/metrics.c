@@ -5,6 +5,10 @@
 
 #define ACKS(s) RT_COUNTER("iomt_store_batches_total", "status=\"" s "\"", \
 			   "Batches answered, by REC_ACK status")
+#define RECORDS(r) RT_COUNTER("iomt_store_records_total", "result=\"" r "\"", \
+			      "Records received, by outcome")
+#define COMMITS(r) RT_COUNTER("iomt_store_commits_total", "result=\"" r "\"", \
+			      "Group commits, by result")
 #define CLOSED(r) RT_COUNTER("iomt_store_conn_closed_total", "reason=\"" r "\"", \
 			     "Gateway connections closed, by reason")
 
@@ -15,20 +19,15 @@ struct store_metrics store_metrics = {
 		[IOMT_REC_BUSY] = ACKS("busy"),
 		[IOMT_REC_INTERNAL] = ACKS("internal"),
 	},
-	.records_stored = RT_COUNTER("iomt_store_records_total", "result=\"stored\"",
-				     "Records received, by outcome"),
-	.records_duplicate = RT_COUNTER("iomt_store_records_total", "result=\"duplicate\"",
-					"Records received, by outcome"),
-	.records_refused = RT_COUNTER("iomt_store_records_total", "result=\"refused\"",
-				      "Records received, by outcome"),
+	.records_stored = RECORDS("stored"),
+	.records_duplicate = RECORDS("duplicate"),
+	.records_refused = RECORDS("refused"),
 	.meta_conflicts = RT_COUNTER("iomt_store_meta_conflicts_total", NULL,
 				     "Batches refused: their key id is stored with another meta_Kdata"),
 	.wrong_type = RT_COUNTER("iomt_store_wrong_type_total", NULL,
 				 "Frames of a type other than REC_PUT (answered MALFORMED)"),
-	.commits_ok = RT_COUNTER("iomt_store_commits_total", "result=\"ok\"",
-				 "Group commits, by result"),
-	.commits_failed = RT_COUNTER("iomt_store_commits_total", "result=\"failed\"",
-				     "Group commits, by result"),
+	.commits_ok = COMMITS("ok"),
+	.commits_failed = COMMITS("failed"),
 	.commit_batches = RT_COUNTER("iomt_store_commit_batches_total", NULL,
 				     "Batches in all group commits (sum of group sizes)"),
 	.commit_us = RT_COUNTER("iomt_store_commit_microseconds_total", NULL,
@@ -59,13 +58,9 @@ int store_metrics_register(void)
 		&store_metrics.closed_peer, &store_metrics.closed_corrupt,
 		&store_metrics.closed_error, &store_metrics.closed_idle, &store_metrics.closed_stop,
 	};
-	int r = 0;
+	int r = rt_metrics_register_array(store_metrics.batches, STORE_STATUSES);
 
-	for (size_t i = 0; !r && i < STORE_STATUSES; i++)
-		r = rt_metrics_register(&store_metrics.batches[i]);
-	for (size_t i = 0; !r && i < sizeof(all) / sizeof(all[0]); i++)
-		r = rt_metrics_register(all[i]);
-	return r;
+	return r ? r : rt_metrics_register_list(all, RT_METRICS_LEN(all));
 }
 
 void store_metrics_ack(uint8_t status)

@@ -46,9 +46,27 @@ enum {
 	RT_DAEMON_EXIT = 1,	/* a query was answered: exit 0 */
 };
 
+/* Rows every daemon's key table shares, for a cfg struct T with members of
+ * these names (struct rt_conf_key initialisers). */
+#define RT_DAEMON_KEY_METRICS(T)                                         \
+	{ "metrics", RT_CONF_BOOL, RT_CONF_AT(T, metrics), .def = "yes", \
+	  .help = "serve Prometheus metrics on metrics_listen" }
+#define RT_DAEMON_KEY_LOG_FILE(T) \
+	{ "log_file", RT_CONF_PATH, RT_CONF_AT(T, log_file), .help = "log file (default: stderr)" }
+#define RT_DAEMON_KEY_LOG_JSON(T) \
+	{ "log_json", RT_CONF_BOOL, RT_CONF_AT(T, log_json), .def = "no", .help = "log as JSON lines" }
+#define RT_DAEMON_KEY_PIDFILE(T)                            \
+	{ "pidfile", RT_CONF_PATH, RT_CONF_AT(T, pidfile), \
+	  .help = "pidfile, kept locked while running" }
+
 /* RT_DAEMON_RUN, RT_DAEMON_EXIT, or a negative errno with a message in err. */
 int rt_daemon_args(const struct rt_daemon_info *info, void *cfg, int argc, char *const argv[],
 		   char *err, size_t errlen);
+
+/* The same for a tool that takes a daemon's command line: an error is
+ * logged (rt_err) and gives -1; else RT_DAEMON_RUN or RT_DAEMON_EXIT. */
+int rt_daemon_args_log(const struct rt_daemon_info *info, void *cfg, int argc,
+		       char *const argv[]);
 
 /* Signal events. */
 enum {

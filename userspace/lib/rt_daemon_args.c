@@ -9,6 +9,7 @@
 
 #include "rt_conf.h"
 #include "rt_daemon.h"
+#include "rt_log.h"
 
 enum { KEY_NAME_MAX = 64 };
 
@@ -243,5 +244,18 @@ int rt_daemon_args(const struct rt_daemon_info *info, void *cfg, int argc, char 
 		}
 	}
 	free(a.ops);
+	return r;
+}
+
+int rt_daemon_args_log(const struct rt_daemon_info *info, void *cfg, int argc,
+		       char *const argv[])
+{
+	char err[512];
+	int r = rt_daemon_args(info, cfg, argc, argv, err, sizeof(err));
+
+	if (r < 0) {
+		rt_err("%s", err);
+		return -1;
+	}
 	return r;
 }

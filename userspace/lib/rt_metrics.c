@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "rt_log.h"
 #include "rt_metrics.h"
@@ -194,4 +196,37 @@ size_t rt_metrics_render(char *buf, size_t len)
 	if (len)
 		buf[o.len < len ? o.len : len - 1] = '\0';
 	return o.len;
+}
+
+void rt_metrics_accept_all(int listen_fd)
+{
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		rt_metrics_serve(fd);
+		close(fd);
+	}
+}
+
+int rt_metrics_register_array(struct rt_metric *m, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; !r && i < n; i++)
+		r = rt_metrics_register(&m[i]);
+	return r;
+}
+
+int rt_metrics_register_list(struct rt_metric *const *list, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; !r && i < n; i++)
+		r = rt_metrics_register(list[i]);
+	return r;
 }

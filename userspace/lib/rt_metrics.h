@@ -54,6 +54,11 @@ struct rt_metric {
 /* 0, -EINVAL (bad name or labels, type differs from its family's, same
  * name and labels twice) or -EALREADY (this struct is registered). */
 int rt_metrics_register(struct rt_metric *m);
+/* Registers n metrics, an array or a list of pointers, in order: 0 or the
+ * first failure. */
+int rt_metrics_register_array(struct rt_metric *m, size_t n);
+int rt_metrics_register_list(struct rt_metric *const *list, size_t n);
+#define RT_METRICS_LEN(a) (sizeof(a) / sizeof((a)[0]))
 /* Forgets every metric (tests, and daemons that rebuild on reload). */
 void rt_metrics_reset(void);
 
@@ -89,5 +94,9 @@ size_t rt_metrics_render(char *buf, size_t len);
 
 /* Answers one request on fd (not closed); the HTTP status sent, or -errno. */
 int rt_metrics_serve(int fd);
+
+/* Accepts and answers every connection waiting on a non-blocking listener,
+ * one at a time (each bounded by RT_METRICS_TIMEOUT_MS; loopback only). */
+void rt_metrics_accept_all(int listen_fd);
 
 #endif

@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: MIT
 /* "--name VALUE" options for iomt-user's subcommands. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/rt_opts.h"
 #include "user.h"
 
-static const struct user_opt *opt_find(const struct user_opt *opts, const char *name,
-				       size_t len)
-{
-	for (; opts->name; opts++)
-		if (strlen(opts->name) == len && !strncmp(opts->name, name, len))
-			return opts;
-	return NULL;
-}
+/* struct user_opt is struct rt_opt under its own name. */
+_Static_assert(sizeof(struct user_opt) == sizeof(struct rt_opt) &&
+		       offsetof(struct user_opt, value) == offsetof(struct rt_opt, value) &&
+		       offsetof(struct user_opt, required) == offsetof(struct rt_opt, required),
+	       "struct user_opt must match struct rt_opt");
 
 /* "<pre><arg><post>", then the usage. */
 static int usage_error(const char *usage, const char *pre, const char *arg, const char *post)
@@ -22,48 +21,18 @@ static int usage_error(const char *usage, const char *pre, const char *arg, cons
 	return USER_EXIT_USAGE;
 }
 
-/* One argument at argv[*i]; consumes the value too. -1 or an exit status. */
-static int opt_one(int argc, char **argv, int *i, const struct user_opt *opts,
-		   const char *usage)
-{
-	const char *arg = argv[*i], *eq;
-	const struct user_opt *o;
-
-	if (strncmp(arg, "--", 2) || !arg[2])
-		return usage_error(usage, "unexpected argument '", arg, "'");
-	arg += 2;
-	eq = strchr(arg, '=');
-	o = opt_find(opts, arg, eq ? (size_t)(eq - arg) : strlen(arg));
-	if (!o)
-		return usage_error(usage, "unknown option '", argv[*i], "'");
-	if (*o->value)
-		return usage_error(usage, "option '--", o->name, "' given twice");
-	if (eq) {
-		*o->value = eq + 1;
-	} else {
-		if (*i + 1 >= argc)
-			return usage_error(usage, "option '--", o->name, "' needs a value");
-		*o->value = argv[++*i];
-	}
-	return -1;
-}
-
 int user_opts_parse(int argc, char **argv, const struct user_opt *opts, const char *usage)
 {
-	for (int i = 1; i < argc; i++) {
-		int rc;
+	const struct rt_opt *o = (const struct rt_opt *)opts;
+	char err[512];
+	int r = rt_opts_parse(argc, argv, o, err, sizeof(err));
 
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("%s", usage);
-			return USER_EXIT_OK;
-		}
-		rc = opt_one(argc, argv, &i, opts, usage);
-
-		if (rc >= 0)
-			return rc;
+	if (r == RT_OPTS_HELP) {
+		printf("%s", usage);
+		return USER_EXIT_OK;
 	}
-	for (; opts->name; opts++)
-		if (opts->required && !*opts->value)
-			return usage_error(usage, "missing option '--", opts->name, "'");
-	return -1;
+	if (r == RT_OPTS_BAD)
+		return usage_error(usage, err, "", "");
+	o = rt_opts_missing(o);
+	return o ? usage_error(usage, "missing option '--", o->name, "'") : -1;
 }
