@@ -26,9 +26,9 @@ enum {
 	KDC_REQ_MAX = IOMT_KDC_TGS_REQ_LEN,     /* largest request payload */
 	KDC_REP_MAX = IOMT_KDC_AS_REP_LEN,      /* largest reply payload */
 	KDC_CODES = IOMT_KDC_ERR_STATE + 1,     /* 0 (issued) and enum iomt_kdc_code */
-	/* Batches at the keeper at once: one being decided while the one
-	 * before it is synced to the audit log. */
-	KDC_PIPELINE = 2,
+	/* Batches at the keeper at once: decided while the ones before them
+	 * are synced to the audit log, all waiting ones in one group commit. */
+	KDC_PIPELINE = 8,
 };
 
 enum kdc_transport {

@@ -328,36 +328,27 @@ static void count(struct kdc_keeper *k, int as, uint8_t code)
 
 /* ---- group commit, pipelined ----
  *
- * The main thread decides batch k + 1 while the flusher thread syncs batch
- * k's audit records and only then sends k's replies: jobs in a ring of
- * KDC_PIPELINE, handed over in order. */
+ * The main thread decides batch k + 1 (and k + 2 ...) while the flusher
+ * thread syncs the batches before it: jobs in a ring of KDC_PIPELINE, handed
+ * over in order. The flusher takes every job waiting at once and syncs
+ * their audit records with ONE fdatasync: the slower the disk, the larger
+ * the group, so a sync's latency bounds the rate no more than
+ * KDC_PIPELINE batches' worth of requests per sync. */
 
 static uint64_t elapsed_us(const struct timespec *a, const struct timespec *b)
 {
 	return (uint64_t)((b->tv_sec - a->tv_sec) * 1000000 + (b->tv_nsec - a->tv_nsec) / 1000);
 }
 
-/* Flusher thread: every record of the batch on disk before any reply. */
-static void finish_job(struct kdc_keeper *k, struct job *j)
+/* Flusher thread: the replies of one job whose records the sync r covered. */
+static void answer_job(struct kdc_keeper *k, struct job *j, int r)
 {
 	struct kdc_ipc_hdr *oh = (struct kdc_ipc_hdr *)j->out;
 	struct kdc_ipc_stats *st = (struct kdc_ipc_stats *)(oh + 1);
 	struct kdc_ipc_rep *rep = (struct kdc_ipc_rep *)(st + 1);
-	struct timespec a, b;
 	size_t len;
-	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	r = rt_audit_commit(j->audit);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	j->audit = NULL;
 	pthread_mutex_lock(&k->lock);
-	if (j->n) {
-		k->st.flush_last_us = elapsed_us(&a, &b);
-		k->st.flushes++;
-		k->st.flush_us += k->st.flush_last_us;
-		k->st.flush_failures += r != 0;
-	}
 	for (uint32_t i = 0; i < j->n; i++) {
 		/* Nothing the batch decided may leave without its evidence. */
 		if (r || j->fail)
@@ -376,31 +367,63 @@ static void finish_job(struct kdc_keeper *k, struct job *j)
 	}
 }
 
+/* Flusher thread: every record of the m jobs from first on disk (one group
+ * commit), then their replies, in order. */
+static void finish_jobs(struct kdc_keeper *k, unsigned first, unsigned m)
+{
+	struct rt_audit_batch *audit[KDC_PIPELINE];
+	struct timespec a, b;
+	uint32_t reqs = 0;
+	int r;
+
+	for (unsigned i = 0; i < m; i++) {
+		struct job *j = &k->jobs[(first + i) % KDC_PIPELINE];
+
+		audit[i] = j->audit;
+		j->audit = NULL;
+		reqs += j->n;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	r = rt_audit_commit_group(audit, m);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (reqs) {
+		pthread_mutex_lock(&k->lock);
+		k->st.flush_last_us = elapsed_us(&a, &b);
+		k->st.flushes++;
+		k->st.flush_us += k->st.flush_last_us;
+		k->st.flush_failures += r != 0;
+		pthread_mutex_unlock(&k->lock);
+	}
+	for (unsigned i = 0; i < m; i++)
+		answer_job(k, &k->jobs[(first + i) % KDC_PIPELINE], r);
+}
+
 static void *flusher(void *arg)
 {
 	struct kdc_keeper *k = arg;
 
 	pthread_mutex_lock(&k->lock);
 	for (;;) {
-		struct job *j;
+		unsigned first, m;
 
 		while (!k->njobs && !k->quit)
 			pthread_cond_wait(&k->cond, &k->lock);
 		if (!k->njobs)
 			break;
-		j = &k->jobs[k->head];
+		first = k->head;
+		m = k->njobs;
 		pthread_mutex_unlock(&k->lock);
-		finish_job(k, j);
+		finish_jobs(k, first, m);
 		pthread_mutex_lock(&k->lock);
-		k->head = (k->head + 1) % KDC_PIPELINE;
-		k->njobs--;
+		k->head = (k->head + m) % KDC_PIPELINE;
+		k->njobs -= m;
 		pthread_cond_broadcast(&k->cond);
 	}
 	pthread_mutex_unlock(&k->lock);
 	return NULL;
 }
 
-/* A free job slot (waiting for the flusher if both are busy). */
+/* A free job slot (waiting for the flusher if every slot is busy). */
 static struct job *job_slot(struct kdc_keeper *k)
 {
 	struct job *j;

@@ -336,3 +336,41 @@ TEST_F(audit, a_commit_waits_for_the_batches_before_it)
 	ASSERT_STREQ(records(self), "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"first\"}\n"
 				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"second\"}\n");
 }
+
+TEST_F(audit, a_group_commit_writes_its_batches_in_order_or_none)
+{
+	struct rt_audit_batch *g[5] = { NULL };
+	char big[64];
+
+	ASSERT_EQ(rt_audit_open(self->path), 0);
+	ASSERT_EQ(rt_audit_append("one", NULL), 0);
+	ASSERT_EQ(rt_audit_detach(&g[0]), 0);
+	ASSERT_EQ(rt_audit_detach(&g[1]), 0);            /* nothing pending: NULL */
+	ASSERT_NULL(g[1]);
+	ASSERT_EQ(rt_audit_append("two", NULL), 0);
+	ASSERT_EQ(rt_audit_append("three", NULL), 0);
+	ASSERT_EQ(rt_audit_detach(&g[2]), 0);
+	ASSERT_EQ(rt_audit_append("four", NULL), 0);
+	ASSERT_EQ(rt_audit_detach(&g[3]), 0);
+	ASSERT_EQ(rt_audit_append("five", NULL), 0);     /* still pending: not in the group */
+	ASSERT_EQ(rt_audit_commit_group(g, 4), 0);
+	ASSERT_STREQ(records(self), "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"one\"}\n"
+				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"two\"}\n"
+				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"three\"}\n"
+				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"four\"}\n");
+	/* A failed group leaves none of its records, and the next one works. */
+	ASSERT_EQ(rt_audit_detach(&g[0]), 0);
+	ASSERT_EQ(rt_audit_append("six", NULL), 0);
+	ASSERT_EQ(rt_audit_detach(&g[1]), 0);
+	ASSERT_EQ(rt_audit_open("/dev/full"), 0);
+	ASSERT_EQ(rt_audit_commit_group(g, 2), -ENOSPC);
+	ASSERT_EQ(rt_audit_open(self->path), 0);
+	snprintf(big, sizeof(big), "seven");
+	ASSERT_EQ(rt_audit_append(big, NULL), 0);
+	ASSERT_EQ(rt_audit_flush(), 0);
+	ASSERT_STREQ(records(self), "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"one\"}\n"
+				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"two\"}\n"
+				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"three\"}\n"
+				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"four\"}\n"
+				    "{\"ts\":\"T\",\"prog\":\"iomt-kdc\",\"event\":\"seven\"}\n");
+}

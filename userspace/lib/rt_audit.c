@@ -307,19 +307,21 @@ int rt_audit_detach(struct rt_audit_batch **out)
 	return 0;
 }
 
-/* One write of the batch, then fdatasync; on failure the file is cut back
- * to its old end, so it never ends in half a record. commit_lock held. */
-static int write_batch(const struct rt_audit_batch *b)
+/* The batches b[0..n) written in order, then one fdatasync; on failure the
+ * file is cut back to its old end, so it never ends in half a record.
+ * commit_lock held. */
+static int write_batches(struct rt_audit_batch *const *b, size_t n)
 {
 	off_t end;
-	int err;
+	int err = 0;
 
 	if (audit_fd < 0)
 		return -EBADF;
 	end = lseek(audit_fd, 0, SEEK_END);
 	if (end < 0)
 		return -errno;
-	err = write_record(audit_fd, b->buf, b->len, 0);
+	for (size_t i = 0; i < n && !err; i++)
+		err = write_record(audit_fd, b[i]->buf, b[i]->len, 0);
 	if (!err && fdatasync(audit_fd) < 0)
 		err = -errno;
 	if (err && ftruncate(audit_fd, end) < 0)
@@ -327,30 +329,61 @@ static int write_batch(const struct rt_audit_batch *b)
 	return err;
 }
 
-int rt_audit_commit(struct rt_audit_batch *b)
+/* Commits b[0..n), consecutive detached batches, as one write and sync. */
+static int commit_run(struct rt_audit_batch *const *b, size_t n)
 {
-	size_t n;
+	size_t bytes = 0;
 	int err;
 
-	if (!b)
-		return 0;
-	n = b->len;
 	pthread_mutex_lock(&commit_lock);
 	/* Batches reach the file in the order they were detached. */
-	while (pend.done_seq + 1 != b->seq)
+	while (pend.done_seq + 1 != b[0]->seq)
 		pthread_cond_wait(&commit_turn, &commit_lock);
-	err = write_batch(b);
-	pend.done_seq = b->seq;
+	err = write_batches(b, n);
+	pend.done_seq = b[n - 1]->seq;
 	pthread_cond_broadcast(&commit_turn);
 	pthread_mutex_unlock(&commit_lock);
 	pthread_mutex_lock(&audit_lock);
-	b->len = 0;
-	b->next = pend.spare;
-	pend.spare = b;
+	for (size_t i = 0; i < n; i++) {
+		bytes += b[i]->len;
+		b[i]->len = 0;
+		b[i]->next = pend.spare;
+		pend.spare = b[i];
+	}
 	pthread_mutex_unlock(&audit_lock);
 	if (err)
-		rt_err("audit log: %zu bytes of records not written: %s", n, strerror(-err));
+		rt_err("audit log: %zu bytes of records not written: %s", bytes, strerror(-err));
 	return err;
+}
+
+int rt_audit_commit_group(struct rt_audit_batch *const *b, size_t n)
+{
+	struct rt_audit_batch *run[RT_AUDIT_GROUP_MAX];
+	size_t k = 0;
+	int err = 0, r;
+
+	/* Runs of consecutive batches share one sync; a gap (a batch another
+	 * thread detached in between) ends a run, which commits in its turn. */
+	for (size_t i = 0; i < n; i++) {
+		if (!b[i])
+			continue;
+		if (k && (k == RT_AUDIT_GROUP_MAX || b[i]->seq != run[k - 1]->seq + 1)) {
+			r = commit_run(run, k);
+			err = err ? err : r;
+			k = 0;
+		}
+		run[k++] = b[i];
+	}
+	if (k) {
+		r = commit_run(run, k);
+		err = err ? err : r;
+	}
+	return err;
+}
+
+int rt_audit_commit(struct rt_audit_batch *b)
+{
+	return rt_audit_commit_group(&b, 1);
 }
 
 int rt_audit_flush(void)

@@ -66,6 +66,13 @@ struct rt_audit_batch;
 int rt_audit_detach(struct rt_audit_batch **out);
 /* 0 (also for NULL) or -errno as for rt_audit_flush(). */
 int rt_audit_commit(struct rt_audit_batch *b);
+/* Group commit of several detached batches (NULLs skipped), in the order
+ * they were detached: consecutive ones go out in one write sequence and ONE
+ * fdatasync, so a daemon whose syncs fall behind pays one per group, not
+ * one per batch. The first error, or 0; every batch is recycled either way,
+ * and on error none of the failed run's records stay in the file. */
+enum { RT_AUDIT_GROUP_MAX = 64 };
+int rt_audit_commit_group(struct rt_audit_batch *const *b, size_t n);
 
 /* Bytes appended and not yet flushed. */
 size_t rt_audit_pending(void);
