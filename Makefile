@@ -179,6 +179,47 @@ lib-arm: $(BUILD)/arm/libiomt.a
 	@echo "# lib/ for Cortex-M3 (arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb -Os -ffreestanding):"
 	@arm-none-eabi-size -t $< | sed 's/^/#   /'
 
+# ---- Cortex-M3 test image (tests/m3) ----------------------------------------
+# lib/ rebuilt with ARM_FLAGS plus stack and call-graph info, linked with a
+# bare-metal startup into an image for QEMU's lm3s6965evb (main.elf, run by
+# tests/m3/test_m3.sh) and into "core only" links of the device side that
+# tests/bench/bench_fw.sh measures: core.elf (lib/), and sc.elf (sensors/core
+# with lib/) once sensors/core/sc.h exists. tests/m3/README.md.
+M3_DIR     := $(BUILD)/m3
+M3_FLAGS    = $(ARM_FLAGS) -fstack-usage -fcallgraph-info=su -MMD -MP
+M3_LDFLAGS  = -mcpu=cortex-m3 -mthumb -nostartfiles -Wl,--gc-sections -T tests/m3/m3.ld
+M3_LIB_OBJ := $(ARM_SRC:%.c=$(M3_DIR)/%.o)
+M3_SC_OBJ  := $(patsubst %.c,$(M3_DIR)/%.o,$(sort $(wildcard sensors/core/*.c)))
+M3_VEC_H   := $(M3_DIR)/seed002_vec0.h
+M3_ELF     := $(M3_DIR)/main.elf $(M3_DIR)/core.elf $(if $(wildcard sensors/core/sc.h),$(M3_DIR)/sc.elf)
+
+$(M3_DIR)/lib/%.o: lib/%.c Makefile
+	@mkdir -p $(@D)
+	$(ARM_CC) $(M3_FLAGS) -Ilib -c -o $@ $<
+$(M3_DIR)/sensors/core/%.o: sensors/core/%.c Makefile
+	@mkdir -p $(@D)
+	$(ARM_CC) $(M3_FLAGS) -Ilib -Isensors/core -c -o $@ $<
+$(M3_VEC_H): tests/vectors/seed002_agreement.json tests/m3/vec_h.awk
+	@mkdir -p $(@D)
+	awk -v keys="did_i dk_i r1 m1 m4 sk next_did_i next_dk_i" -f tests/m3/vec_h.awk $< > $@
+$(M3_DIR)/tests/m3/%.o: tests/m3/%.c tests/m3/m3.h $(M3_VEC_H) Makefile
+	@mkdir -p $(@D)
+	$(ARM_CC) $(M3_FLAGS) -Ilib -Isensors/core -I$(M3_DIR) -c -o $@ $<
+$(M3_DIR)/libcore.a: $(M3_LIB_OBJ)
+	@rm -f $@
+	arm-none-eabi-ar rcs $@ $^
+$(M3_DIR)/libsc.a: $(M3_SC_OBJ)
+	@rm -f $@
+	arm-none-eabi-ar rcs $@ $^
+$(M3_DIR)/sc.elf: $(M3_DIR)/libsc.a
+$(M3_DIR)/%.elf: $(M3_DIR)/tests/m3/m3_%.o $(M3_DIR)/tests/m3/m3_start.o $(M3_DIR)/libcore.a tests/m3/m3.ld
+	$(ARM_CC) $(M3_LDFLAGS) -Wl,-Map=$(@:.elf=.map) -o $@ \
+		-Wl,--start-group $(filter %.o %.a,$^) -Wl,--end-group
+
+.PHONY: m3-image
+m3-image: $(M3_ELF)
+test-run bench-run: m3-image
+
 # ---- benchmarks ------------------------------------------------------------
 BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
