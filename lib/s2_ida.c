@@ -55,9 +55,10 @@ static void seal_chunk(size_t n, const uint8_t *const dk_m[], const uint8_t *con
 		       const uint8_t *const id_a[], uint8_t *const box[], int status[])
 {
 	uint8_t in[CHUNK][KIN_LEN], k[CHUNK][16];
-	const uint8_t *inp[CHUNK];
-	uint8_t *kp[CHUNK];
-	size_t len[CHUNK];
+	/* Set whole: gcc -O1 cannot see that n <= CHUNK entries are all it reads. */
+	const uint8_t *inp[CHUNK] = { NULL };
+	uint8_t *kp[CHUNK] = { NULL };
+	size_t len[CHUNK] = { 0 };
 
 	for (size_t i = 0; i < n; i++) {
 		ida_input(in[i], dk_m[i], r2[i], did_i[i]);
