@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Keccak-f[1600] entry points: scalar (portable, or its BMI2 build) and the
- * batched x4/x8 dispatch to the SIMD kernels. */
+/* Keccak-f[1600] entry points: scalar (portable, or its BMI2 build; on
+ * 32-bit CPUs the bit-interleaved code of keccak32.c) and the batched x4/x8
+ * dispatch to the SIMD kernels. */
 #include "keccak.h"
 #include "keccak_impl.h"
 #include "iomt_err.h"
 #include "ct.h"
 
+#if defined(IOMT_X86) || !defined(IOMT_KECCAK_32)
 #include "keccak_perm.h"
+#endif
 
 #ifdef IOMT_X86
 void iomt_keccak_f1600_portable(uint64_t st[IOMT_KECCAK_WORDS])
@@ -16,6 +19,11 @@ void iomt_keccak_f1600_portable(uint64_t st[IOMT_KECCAK_WORDS])
 
 /* Set on first use: the BMI2 build of the same permutation when the CPU has it. */
 static void (*keccak_scalar)(uint64_t st[IOMT_KECCAK_WORDS]);
+
+void iomt_keccak_force_32(int on)
+{
+	keccak_scalar = on ? iomt_keccak_f1600_32 : NULL;
+}
 #endif
 
 void iomt_keccak_f1600(uint64_t st[IOMT_KECCAK_WORDS])
@@ -24,6 +32,8 @@ void iomt_keccak_f1600(uint64_t st[IOMT_KECCAK_WORDS])
 	if (!keccak_scalar)
 		keccak_scalar = iomt_cpu_has_bmi2() ? iomt_keccak_f1600_bmi2 : keccak_perm;
 	keccak_scalar(st);
+#elif defined(IOMT_KECCAK_32)
+	iomt_keccak_f1600_32(st);
 #else
 	keccak_perm(st);
 #endif

@@ -5,6 +5,7 @@
 #include "bytes.h"
 #include "ct.h"
 #include "iomt_err.h"
+#include "keccak_impl.h"
 
 enum { RATE = IOMT_SHAKE128_RATE, RATE_WORDS = IOMT_SHAKE128_RATE / 8 };
 
@@ -14,15 +15,28 @@ void iomt_shake128_init(struct iomt_shake128 *s)
 	s->dsbyte = 0x1f;
 }
 
+/* The context's lanes: as FIPS 202 has them, or on 32-bit CPUs
+ * bit-interleaved (lib/keccak32.c), converted only where bytes go in or
+ * come out, not at every permutation. */
+#ifdef IOMT_KECCAK_32
+static inline uint64_t lane_in(uint64_t x) { return iomt_keccak_ilv(x); }
+static inline uint64_t lane_out(uint64_t x) { return iomt_keccak_deilv(x); }
+static inline void permute(uint64_t *st) { iomt_keccak_f1600_32i(st); }
+#else
+static inline uint64_t lane_in(uint64_t x) { return x; }
+static inline uint64_t lane_out(uint64_t x) { return x; }
+static inline void permute(uint64_t *st) { iomt_keccak_f1600(st); }
+#endif
+
 static inline void xor_byte(uint64_t *st, unsigned pos, uint8_t b)
 {
-	st[pos / 8] ^= (uint64_t)b << (8 * (pos % 8));
+	st[pos / 8] ^= lane_in((uint64_t)b << (8 * (pos % 8)));
 }
 
 static void xor_block(uint64_t *st, const uint8_t *p)
 {
 	for (unsigned i = 0; i < RATE_WORDS; i++)
-		st[i] ^= iomt_load_le64(p + 8 * i);
+		st[i] ^= lane_in(iomt_load_le64(p + 8 * i));
 }
 
 int iomt_shake128_absorb(struct iomt_shake128 *s, const void *in, size_t len)
@@ -34,16 +48,23 @@ int iomt_shake128_absorb(struct iomt_shake128 *s, const void *in, size_t len)
 	while (len) {
 		if (s->pos == 0 && len >= RATE) {
 			xor_block(s->st, p);
-			iomt_keccak_f1600(s->st);
+			permute(s->st);
 			p += RATE;
 			len -= RATE;
 			continue;
 		}
-		xor_byte(s->st, s->pos++, *p++);
-		len--;
+		if (s->pos % 8 == 0 && len >= 8) {
+			s->st[s->pos / 8] ^= lane_in(iomt_load_le64(p));
+			s->pos += 8;
+			p += 8;
+			len -= 8;
+		} else {
+			xor_byte(s->st, s->pos++, *p++);
+			len--;
+		}
 		/* Permute eagerly on a full block: an empty block never waits. */
 		if (s->pos == RATE) {
-			iomt_keccak_f1600(s->st);
+			permute(s->st);
 			s->pos = 0;
 		}
 	}
@@ -54,7 +75,7 @@ static void finalize(struct iomt_shake128 *s)
 {
 	xor_byte(s->st, s->pos, s->dsbyte);
 	xor_byte(s->st, RATE - 1, 0x80);
-	iomt_keccak_f1600(s->st);
+	permute(s->st);
 	s->pos = 0;
 	s->squeezing = 1;
 }
@@ -67,20 +88,35 @@ void iomt_shake128_squeeze(struct iomt_shake128 *s, void *out, size_t len)
 		finalize(s);
 	while (len) {
 		if (s->pos == RATE) {
-			iomt_keccak_f1600(s->st);
+			permute(s->st);
 			s->pos = 0;
 		}
 		if (s->pos == 0 && len >= RATE) {
 			for (unsigned i = 0; i < RATE_WORDS; i++)
-				iomt_store_le64(o + 8 * i, s->st[i]);
+				iomt_store_le64(o + 8 * i, lane_out(s->st[i]));
 			o += RATE;
 			len -= RATE;
 			s->pos = RATE;
 			continue;
 		}
-		*o++ = (uint8_t)(s->st[s->pos / 8] >> (8 * (s->pos % 8)));
+		if (s->pos % 8 == 0 && len >= 8) {
+			iomt_store_le64(o, lane_out(s->st[s->pos / 8]));
+			s->pos += 8;
+			o += 8;
+			len -= 8;
+			continue;
+		}
+		*o++ = (uint8_t)(lane_out(s->st[s->pos / 8]) >> (8 * (s->pos % 8)));
 		s->pos++;
 		len--;
+	}
+}
+
+void iomt_shake128_pad_block(struct iomt_shake128 *s)
+{
+	if (s->pos && !s->squeezing) {
+		permute(s->st);
+		s->pos = 0;
 	}
 }
 
@@ -89,7 +125,11 @@ void iomt_shake128_wipe(struct iomt_shake128 *s)
 	iomt_wipe(s, sizeof(*s));
 }
 
-/* ---- one-shot and batch: whole messages, word-wise sponge ---- */
+/* ---- one-shot and batch: whole messages, word-wise sponge ----
+ * Only where SIMD batches exist (IOMT_X86): elsewhere the batch width is
+ * always 1 and the one-shot runs on the incremental context, so that a
+ * firmware's stack never holds sponge_lanes' eight interleaved states. */
+#ifdef IOMT_X86
 
 static void permute_n(uint64_t *st, unsigned width)
 {
@@ -168,6 +208,17 @@ void iomt_shake128(const void *in, size_t inlen, void *out, size_t outlen)
 
 	sponge_lanes(&i, &inlen, &o, outlen, 1, 1, inlen / RATE + 1);
 }
+#else
+void iomt_shake128(const void *in, size_t inlen, void *out, size_t outlen)
+{
+	struct iomt_shake128 s;
+
+	iomt_shake128_init(&s);
+	(void)iomt_shake128_absorb(&s, in, inlen);
+	iomt_shake128_squeeze(&s, out, outlen);
+	iomt_shake128_wipe(&s);
+}
+#endif
 
 int iomt_shake128_batch(const uint8_t *const in[], const size_t inlen[],
 			uint8_t *const out[], size_t outlen, size_t n)
@@ -189,9 +240,11 @@ int iomt_shake128_batch(const uint8_t *const in[], const size_t inlen[],
 			g++;
 		if (g == 1)
 			iomt_shake128(in[i], inlen[i], out[i], outlen);
+#ifdef IOMT_X86
 		else
 			sponge_lanes(in + i, inlen + i, out + i, outlen, g,
 				     g <= 4 ? 4 : width, blocks);
+#endif
 		i += g;
 	}
 	return IOMT_OK;

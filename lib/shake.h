@@ -10,6 +10,8 @@
 enum { IOMT_SHAKE128_RATE = 168 };
 
 struct iomt_shake128 {
+	/* The Keccak state: FIPS 202 lanes, or on 32-bit CPUs bit-interleaved
+	 * ones (lib/keccak32.c); only the functions below read or write it. */
 	uint64_t st[IOMT_KECCAK_WORDS];
 	uint8_t pos;        /* bytes absorbed into, or squeezed from, this block */
 	uint8_t squeezing;  /* 1 once output has been read */
@@ -21,6 +23,10 @@ void iomt_shake128_init(struct iomt_shake128 *s);
 int iomt_shake128_absorb(struct iomt_shake128 *s, const void *in, size_t len);
 /* Any number of calls, any lengths: the output stream is the same. */
 void iomt_shake128_squeeze(struct iomt_shake128 *s, void *out, size_t len);
+/* Zero-fill the block being absorbed and permute, so that the next byte
+ * starts a block (SP 800-185 bytepad); nothing at a block boundary or once
+ * squeezing. */
+void iomt_shake128_pad_block(struct iomt_shake128 *s);
 void iomt_shake128_wipe(struct iomt_shake128 *s);
 
 /* out = SHAKE128(in, 8 * outlen). */

@@ -56,10 +56,7 @@ static int absorb_string(struct iomt_shake128 *s, const void *p, size_t len)
  * so only the pending permutation is left to do. */
 static void pad_to_block(struct iomt_shake128 *s)
 {
-	if (s->pos) {
-		iomt_keccak_f1600(s->st);
-		s->pos = 0;
-	}
+	iomt_shake128_pad_block(s);
 }
 
 static void absorb_bytepad_header(struct iomt_shake128 *s)

@@ -219,3 +219,63 @@ TEST(set_width_limits_batch_width)
 		ASSERT_EQ(iomt_keccak_batch_width(), w);
 	}
 }
+
+/* ---- the bit-interleaved 32-bit permutation (lib/keccak32.c) ---- */
+
+enum { RANDOM_32_STATES = 10000 };
+
+TEST(keccak32_zero_state_known_answer)
+{
+	uint64_t st[KAT_WORDS] = { 0 };
+
+	iomt_keccak_f1600_32(st);
+	ASSERT_MEMEQ(st, kat_once, sizeof(st));
+	iomt_keccak_f1600_32(st);
+	ASSERT_MEMEQ(st, kat_twice, sizeof(st));
+}
+
+/* Random states, and states with a single bit set (every lane, every bit
+ * position: each rotation's even/odd split is exercised on its own). */
+TEST(keccak32_matches_64bit_code)
+{
+	struct tu_rng rng = { 0x3332424954ULL };
+	uint64_t a[KAT_WORDS], b[KAT_WORDS];
+
+	for (unsigned n = 0; n < RANDOM_32_STATES + 25 * 64; n++) {
+		if (n < RANDOM_32_STATES) {
+			for (unsigned w = 0; w < KAT_WORDS; w++)
+				a[w] = tu_next(&rng);
+		} else {
+			unsigned bit = n - RANDOM_32_STATES;
+
+			memset(a, 0, sizeof(a));
+			a[bit / 64] = 1ULL << (bit % 64);
+		}
+		memcpy(b, a, sizeof(a));
+#ifdef IOMT_X86
+		iomt_keccak_f1600_portable(a);
+#else
+		iomt_keccak_f1600(a);
+#endif
+		iomt_keccak_f1600_32(b);
+		if (memcmp(a, b, sizeof(a))) {
+			TH_LOG("state %u", n);
+			ASSERT_MEMEQ(b, a, sizeof(a));
+		}
+	}
+}
+
+#ifdef IOMT_X86
+/* The switch the SHAKE/KMAC tests use to run everything on the 32-bit code. */
+TEST(force_32_routes_scalar_calls)
+{
+	uint64_t st[KAT_WORDS] = { 0 };
+
+	iomt_keccak_force_32(1);
+	iomt_keccak_f1600(st);
+	ASSERT_MEMEQ(st, kat_once, sizeof(st));
+	iomt_keccak_force_32(0);
+	iomt_keccak_f1600(st);
+	ASSERT_MEMEQ(st, kat_twice, sizeof(st));
+}
+#endif

@@ -162,3 +162,124 @@ TEST(batch_rejects_null)
 	ASSERT_EQ(iomt_shake128_batch(NULL, len, out, 8, 1), IOMT_EINVAL);
 	ASSERT_EQ(iomt_shake128_batch(NULL, NULL, NULL, 8, 0), IOMT_OK);
 }
+
+/* ---- the 32-bit CPUs' path, run on this host ---- */
+
+#include "keccak_impl.h"
+
+#ifdef IOMT_X86
+
+/* Every SHAKE128 call of this process on lib/keccak32.c's permutation. */
+TEST(keccak32_forced_fips202_and_openssl)
+{
+	struct tu_rng r = { 0x3332 };
+	uint8_t in[601], want[512], got[512];
+
+	iomt_keccak_force_32(1);
+	ASSERT_EQ(tu_hex("7F9C2BA4E88F827D616045507605853ED73B8093F6EFBC88EB1A6EACFA66EF26",
+			 want, 32), 32);
+	iomt_shake128("", 0, got, 32);
+	ASSERT_MEMEQ(got, want, 32);
+	for (size_t len = 0; len <= 600; len++) {
+		size_t outlen = 1 + tu_next(&r) % 511;
+
+		tu_fill(&r, in, len);
+		openssl_shake128(in, len, want, outlen);
+		iomt_shake128(in, len, got, outlen);
+		ASSERT_MEMEQ(got, want, outlen);
+	}
+	iomt_keccak_force_32(0);
+}
+#endif
+
+/* lib/shake.c compiled a second time as 32-bit CPUs build it: the context
+ * holds its lanes bit-interleaved (IOMT_KECCAK_32), under s32_* names. */
+#undef IOMT_KECCAK_32
+#define IOMT_KECCAK_32 1
+#define iomt_shake128_init(...) s32_init(__VA_ARGS__)
+#define iomt_shake128_absorb(...) s32_absorb(__VA_ARGS__)
+#define iomt_shake128_squeeze(...) s32_squeeze(__VA_ARGS__)
+#define iomt_shake128_pad_block(...) s32_pad_block(__VA_ARGS__)
+#define iomt_shake128_wipe(...) s32_wipe(__VA_ARGS__)
+#define iomt_shake128(...) s32_shake128(__VA_ARGS__)
+#define iomt_shake128_batch(...) s32_batch(__VA_ARGS__)
+#include "shake.c"
+#undef iomt_shake128_init
+#undef iomt_shake128_absorb
+#undef iomt_shake128_squeeze
+#undef iomt_shake128_pad_block
+#undef iomt_shake128_wipe
+#undef iomt_shake128
+#undef iomt_shake128_batch
+
+/* The one-shot of 32-bit builds: the incremental context. */
+static void s32_oneshot(const uint8_t *in, size_t len, uint8_t *out, size_t outlen)
+{
+	struct iomt_shake128 s;
+
+	s32_init(&s);
+	ASSERT_EQ(s32_absorb(&s, in, len), IOMT_OK);
+	s32_squeeze(&s, out, outlen);
+	s32_wipe(&s);
+}
+
+TEST(interleaved_context_fips202_and_openssl)
+{
+	struct tu_rng r = { 0x69c };
+	uint8_t in[601], want[512], got[512];
+
+	ASSERT_EQ(tu_hex("131AB8D2B594946B9C81333F9BB6E0CE75C3B93104FA3469D3917457385DA037",
+			 want, 32), 32);
+	memset(in, 0xa3, 200);
+	s32_oneshot(in, 200, got, 32);
+	ASSERT_MEMEQ(got, want, 32);
+	for (size_t len = 0; len <= 600; len++) {
+		size_t outlen = 1 + tu_next(&r) % 511;
+
+		tu_fill(&r, in, len);
+		openssl_shake128(in, len, want, outlen);
+		s32_oneshot(in, len, got, outlen);
+		ASSERT_MEMEQ(got, want, outlen);
+	}
+}
+
+/* Random absorb/squeeze splits (every byte offset inside a lane), with a
+ * bytepad (pad_block) in the middle, against the host's context. */
+TEST(interleaved_context_equals_host_context)
+{
+	struct tu_rng r = { 0x1e4 };
+	uint8_t in[700], want[400], got[400];
+
+	for (int round = 0; round < 2000; round++) {
+		size_t len = tu_next(&r) % sizeof(in), outlen = 1 + tu_next(&r) % sizeof(want);
+		size_t pad_at = tu_next(&r) % (len + 1);
+		struct iomt_shake128 h, s;
+		size_t off = 0;
+
+		tu_fill(&r, in, len);
+		iomt_shake128_init(&h);
+		s32_init(&s);
+		while (off < len) {
+			size_t step = 1 + tu_next(&r) % 30;
+
+			step = step > len - off ? len - off : step;
+			ASSERT_EQ(iomt_shake128_absorb(&h, in + off, step), IOMT_OK);
+			ASSERT_EQ(s32_absorb(&s, in + off, step), IOMT_OK);
+			off += step;
+			if (off >= pad_at && pad_at != SIZE_MAX) {
+				iomt_shake128_pad_block(&h);
+				s32_pad_block(&s);
+				pad_at = SIZE_MAX;
+			}
+		}
+		iomt_shake128_squeeze(&h, want, outlen);
+		for (off = 0; off < outlen;) {
+			size_t step = 1 + tu_next(&r) % 30;
+
+			step = step > outlen - off ? outlen - off : step;
+			s32_squeeze(&s, got + off, step);
+			off += step;
+		}
+		ASSERT_MEMEQ(got, want, outlen);
+	}
+}
