@@ -9,12 +9,21 @@
  * Layout: a pass holds blocks b = 0, 1 in eight words q[0..7]; q[j] holds bit
  * j of every state byte, the byte in row r, column c of block b at bit
  * 8r + 4b + c. So each row is one byte of the word: ShiftRows rotates
- * nibbles, and MixColumns combines rows by rotating whole words by 8. */
+ * nibbles, and MixColumns combines rows by rotating whole words by 8.
+ *
+ * 64-bit hosts keep the sliced schedule in the context (sk[]). IOMT_AES_32
+ * builds (aes.h: 32-bit CPUs, the sensor firmware) keep only the byte round
+ * keys and add them to the state while it is unsliced: a pass needs no stack
+ * beyond its 32-byte state. */
 #include <string.h>
 #include "aes.h"
 #include "bytes.h"
 #include "ct.h"
 #include "iomt_err.h"
+
+#if defined(IOMT_X86) && !defined(IOMT_AES_32)
+#define AES_NI 1
+#endif
 
 static inline uint32_t rotr32(uint32_t x, unsigned n)
 {
@@ -24,7 +33,8 @@ static inline uint32_t rotr32(uint32_t x, unsigned n)
 /* Exchanges the bits of b at mask with the bits of a at mask << n: with a
  * and b differing in one bit of the word index, that swaps that index bit
  * with bit log2(n) of the bit position. */
-static inline void swapmove(uint32_t *a, uint32_t *b, uint32_t mask, unsigned n)
+static inline __attribute__((always_inline)) void swapmove(uint32_t *a, uint32_t *b,
+								  uint32_t mask, unsigned n)
 {
 	uint32_t t = ((*a >> n) ^ *b) & mask;
 
@@ -37,32 +47,48 @@ static inline void swapmove(uint32_t *a, uint32_t *b, uint32_t mask, unsigned n)
  * bit-position bits gives the bitsliced layout above; it is an involution. */
 static void transpose(uint32_t q[8])
 {
-	for (unsigned i = 0; i < 8; i += 2)
-		swapmove(&q[i], &q[i + 1], 0x55555555, 1);
-	for (unsigned i = 0; i < 8; i += 4) {
-		swapmove(&q[i], &q[i + 2], 0x33333333, 2);
-		swapmove(&q[i + 1], &q[i + 3], 0x33333333, 2);
-	}
-	for (unsigned i = 0; i < 4; i++)
-		swapmove(&q[i], &q[i + 4], 0x0f0f0f0f, 4);
+	/* In locals (and swapmove inlined, which -Os would not do): a
+	 * 13-register CPU then transposes without memory traffic or calls. */
+	uint32_t q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
+	uint32_t q4 = q[4], q5 = q[5], q6 = q[6], q7 = q[7];
+
+	swapmove(&q0, &q1, 0x55555555, 1);
+	swapmove(&q2, &q3, 0x55555555, 1);
+	swapmove(&q4, &q5, 0x55555555, 1);
+	swapmove(&q6, &q7, 0x55555555, 1);
+	swapmove(&q0, &q2, 0x33333333, 2);
+	swapmove(&q1, &q3, 0x33333333, 2);
+	swapmove(&q4, &q6, 0x33333333, 2);
+	swapmove(&q5, &q7, 0x33333333, 2);
+	swapmove(&q0, &q4, 0x0f0f0f0f, 4);
+	swapmove(&q1, &q5, 0x0f0f0f0f, 4);
+	swapmove(&q2, &q6, 0x0f0f0f0f, 4);
+	swapmove(&q3, &q7, 0x0f0f0f0f, 4);
+	q[0] = q0, q[1] = q1, q[2] = q2, q[3] = q3;
+	q[4] = q4, q[5] = q5, q[6] = q6, q[7] = q7;
 }
 
-static void pack(uint32_t q[8], const uint8_t in[32])
+static uint32_t load_le32(const uint8_t *p)
 {
-	for (unsigned i = 0; i < 4; i++) {
-		uint64_t v = iomt_load_le64(in + 8 * i);
-
-		q[2 * i] = (uint32_t)v;
-		q[2 * i + 1] = (uint32_t)(v >> 32);
-	}
-	transpose(q);
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void unpack(uint8_t out[32], uint32_t q[8])
+/* Words 0..n-1 of q from in, little-endian (4 words a block); the rest zero.
+ * Transposed, q then holds n / 4 blocks sliced. */
+static void load_words(uint32_t q[8], const uint8_t *in, unsigned n)
 {
-	transpose(q);
-	for (unsigned i = 0; i < 4; i++)
-		iomt_store_le64(out + 8 * i, (uint64_t)q[2 * i + 1] << 32 | q[2 * i]);
+	for (unsigned i = 0; i < 8; i++)
+		q[i] = i < n ? load_le32(in + 4 * i) : 0;
+}
+
+static void store_words(uint8_t *out, const uint32_t q[8], unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		out[4 * i] = (uint8_t)q[i];
+		out[4 * i + 1] = (uint8_t)(q[i] >> 8);
+		out[4 * i + 2] = (uint8_t)(q[i] >> 16);
+		out[4 * i + 3] = (uint8_t)(q[i] >> 24);
+	}
 }
 
 /* SubBytes on all 32 bytes: the AES S-box as the straight-line program of
@@ -254,10 +280,29 @@ static void mix_columns(uint32_t q[8])
 	q[7] = t6 ^ a7 ^ rotr32(t7, 16);
 }
 
+#ifndef IOMT_AES_32
 static void add_round_key(uint32_t q[8], const uint32_t sk[8])
 {
 	for (unsigned j = 0; j < 8; j++)
 		q[j] ^= sk[j];
+}
+
+static void pack(uint32_t q[8], const uint8_t in[32])
+{
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t v = iomt_load_le64(in + 8 * i);
+
+		q[2 * i] = (uint32_t)v;
+		q[2 * i + 1] = (uint32_t)(v >> 32);
+	}
+	transpose(q);
+}
+
+static void unpack(uint8_t out[32], uint32_t q[8])
+{
+	transpose(q);
+	for (unsigned i = 0; i < 4; i++)
+		iomt_store_le64(out + 8 * i, (uint64_t)q[2 * i + 1] << 32 | q[2 * i]);
 }
 
 /* Encrypts the two blocks held in q (bitsliced). */
@@ -275,17 +320,22 @@ static void encrypt2(const uint32_t sk[IOMT_AES128_ROUNDS + 1][8], uint32_t q[8]
 	add_round_key(q, sk[IOMT_AES128_ROUNDS]);
 }
 
-/* Byte round keys -> bitsliced round keys, each repeated for both blocks. */
+/* Round key rk, sliced and repeated for both blocks of a pass. */
+static void slice_key(const uint8_t rk[16], uint32_t k[8])
+{
+	load_words(k, rk, 4);
+	transpose(k);
+	/* Block 1 was zero: its bits (the high nibble of each byte) are a copy
+	 * of block 0's. */
+	for (unsigned j = 0; j < 8; j++)
+		k[j] |= (k[j] & 0x0f0f0f0f) << 4;
+}
+
+/* Byte round keys -> bitsliced round keys. */
 static void slice_keys(const uint8_t (*rk)[16], uint32_t (*sk)[8])
 {
-	uint8_t pair[32];
-
-	for (unsigned r = 0; r <= IOMT_AES128_ROUNDS; r++) {
-		memcpy(pair, rk[r], 16);
-		memcpy(pair + 16, rk[r], 16);
-		pack(sk[r], pair);
-	}
-	iomt_wipe(pair, sizeof(pair));
+	for (unsigned r = 0; r <= IOMT_AES128_ROUNDS; r++)
+		slice_key(rk[r], sk[r]);
 }
 
 static void encrypt_blocks_bitsliced(const struct iomt_aes128 *ctx, const uint8_t *in,
@@ -322,24 +372,63 @@ static void encrypt_blocks_bitsliced(const struct iomt_aes128 *ctx, const uint8_
 		iomt_wipe(local, sizeof(local));
 }
 
-/* S-box on 4 bytes for the key schedule, through the same circuit. */
+#else
+/* Encrypts n (1 or 2) blocks with no sliced round keys at all: the transpose
+ * is linear, so AddRoundKey is done on the words as loaded (both blocks take
+ * the same key bytes) and q is sliced only for SubBytes, ShiftRows and
+ * MixColumns. Two transposes a round instead of a 352-byte sliced schedule. */
+static void encrypt_pass(const struct iomt_aes128 *ctx, const uint8_t *in, uint8_t *out,
+			 unsigned n)
+{
+	uint32_t q[8];
+
+	load_words(q, in, 4 * n);
+	for (unsigned r = 0;; r++) {
+		for (unsigned i = 0; i < 4; i++) {
+			uint32_t k = load_le32(ctx->rk[r] + 4 * i);
+
+			q[i] ^= k;
+			q[i + 4] ^= k;
+		}
+		if (r == IOMT_AES128_ROUNDS)
+			break;
+		transpose(q);
+		sub_bytes(q);
+		shift_rows(q);
+		if (r < IOMT_AES128_ROUNDS - 1)
+			mix_columns(q);
+		transpose(q);
+	}
+	store_words(out, q, 4 * n);
+	/* In CTR mode the output is key stream. */
+	iomt_wipe(q, sizeof(q));
+}
+
+static void encrypt_blocks_bitsliced(const struct iomt_aes128 *ctx, const uint8_t *in,
+				     uint8_t *out, size_t nblocks)
+{
+	while (nblocks) {
+		unsigned n = nblocks > 1 ? 2 : 1;
+
+		encrypt_pass(ctx, in, out, n);
+		in += 16 * n;
+		out += 16 * n;
+		nblocks -= n;
+	}
+}
+#endif
+
+/* S-box on 4 bytes for the key schedule, through the same circuit: w is
+ * column 0 of block 0 of a pass whose other bytes are zero. */
 static void sub_word(uint8_t w[4])
 {
 	uint32_t q[8];
 
-	for (unsigned j = 0; j < 8; j++) {
-		q[j] = 0;
-		for (unsigned b = 0; b < 4; b++)
-			q[j] |= (uint32_t)((w[b] >> j) & 1) << b;
-	}
+	load_words(q, w, 1);
+	transpose(q);
 	sub_bytes(q);
-	for (unsigned b = 0; b < 4; b++) {
-		uint8_t v = 0;
-
-		for (unsigned j = 0; j < 8; j++)
-			v |= (uint8_t)(((q[j] >> b) & 1) << j);
-		w[b] = v;
-	}
+	transpose(q);
+	store_words(w, q, 1);
 	iomt_wipe(q, sizeof(q));
 }
 
@@ -355,7 +444,7 @@ int iomt_aes128_init(struct iomt_aes128 *ctx, const uint8_t key[16])
 	/* A reused context keeps nothing of its previous key, whichever
 	 * implementation (sliced, bytes or AES-NI) filled it last. */
 	iomt_wipe(ctx, sizeof(*ctx));
-#ifdef IOMT_X86
+#ifdef AES_NI
 	if (iomt_aes_hw_active()) {
 		iomt_aes128_expand_aesni(key, ctx->rk);
 		return IOMT_OK;
@@ -376,8 +465,10 @@ int iomt_aes128_init(struct iomt_aes128 *ctx, const uint8_t key[16])
 		for (unsigned i = 0; i < 16; i++)
 			rk[i] = prev[i] ^ (i < 4 ? t[i] : rk[i - 4]);
 	}
+#ifndef IOMT_AES_32
 	slice_keys((const uint8_t (*)[16])ctx->rk, ctx->sk);
 	ctx->sliced = 1;
+#endif
 	iomt_wipe(t, sizeof(t));
 	return IOMT_OK;
 }
@@ -393,7 +484,7 @@ static int aes_impl;
 
 static int aes_hw_probe(void)
 {
-#ifdef IOMT_X86
+#ifdef AES_NI
 	return iomt_cpu_has_aesni();
 #else
 	return 0;
@@ -420,7 +511,7 @@ int iomt_aes_set_hw(int allow)
 void iomt_aes128_encrypt_blocks(const struct iomt_aes128 *ctx, const uint8_t *in, uint8_t *out,
 				size_t nblocks)
 {
-#ifdef IOMT_X86
+#ifdef AES_NI
 	if (iomt_aes_hw_active()) {
 		iomt_aes128_encrypt_blocks_aesni(ctx->rk, in, out, nblocks);
 		return;

@@ -15,19 +15,33 @@ enum {
 	IOMT_AES128_ROUNDS = 10,
 };
 
-/* Both forms of the round keys are kept, so the implementation can change
- * (iomt_aes_set_hw) without re-keying. */
+/* 32-bit CPUs (the sensor firmware) keep only the byte round keys, added to
+ * the state while it is unsliced: the context is 176 bytes instead of 532,
+ * and no sliced schedule sits on the stack. Where aes.h is already included,
+ * a host may define IOMT_AES_32 to compile lib/aes.c that way
+ * (tests/lib/test_aes.c). */
+#if UINTPTR_MAX <= 0xffffffffu && !defined(IOMT_X86) && !defined(IOMT_AES_32)
+#define IOMT_AES_32 1
+#endif
+
 struct iomt_aes128 {
-	/* Round keys in bitsliced form: bit j of every byte of round key r,
-	 * repeated for the two blocks a pass processes, in sk[r][j]. */
+#ifndef IOMT_AES_32
+	/* Both forms of the round keys are kept, so the implementation can
+	 * change (iomt_aes_set_hw) without re-keying. Round keys in bitsliced
+	 * form: bit j of every byte of round key r, repeated for the two blocks
+	 * a pass processes, in sk[r][j]. */
 	uint32_t sk[IOMT_AES128_ROUNDS + 1][8];
-	/* The same round keys as bytes (FIPS 197 w[] order), for AES-NI. */
+#endif
+	/* The round keys as bytes (FIPS 197 w[] order): for AES-NI, and the
+	 * only form under IOMT_AES_32. */
 	uint8_t rk[IOMT_AES128_ROUNDS + 1][IOMT_AES_BLOCK_LEN];
+#ifndef IOMT_AES_32
 	/* 1 if sk[] is filled. A context keyed while AES-NI is active gets only
 	 * rk[] (AESKEYGENASSIST, ~40x cheaper than the bitsliced schedule); the
 	 * portable path then slices rk[] on the fly, so any context still works
 	 * with either implementation. */
 	uint8_t sliced;
+#endif
 };
 
 /* Expands key. Returns IOMT_EINVAL on NULL arguments. */

@@ -273,3 +273,130 @@ TEST(portable_and_aesni_agree)
 	}
 	iomt_aes128_wipe(&ctx);
 }
+
+/* lib/aes.c compiled a second time as 32-bit CPUs build it (IOMT_AES_32):
+ * only the byte round keys, added to the state unsliced, no AES-NI; under
+ * a32_* names. The context is the host's (its sk[] and sliced stay zero). */
+#undef IOMT_AES_32
+#define IOMT_AES_32 1
+#define iomt_aes128_init(...) a32_init(__VA_ARGS__)
+#define iomt_aes128_encrypt(...) a32_encrypt(__VA_ARGS__)
+#define iomt_aes128_encrypt_blocks(...) a32_encrypt_blocks(__VA_ARGS__)
+#define iomt_aes128_wipe(...) a32_wipe(__VA_ARGS__)
+#define iomt_aes_set_hw(...) a32_set_hw(__VA_ARGS__)
+#define iomt_aes_hw_active(...) a32_hw_active(__VA_ARGS__)
+#include "aes.c"
+#undef iomt_aes128_init
+#undef iomt_aes128_encrypt
+#undef iomt_aes128_encrypt_blocks
+#undef iomt_aes128_wipe
+#undef iomt_aes_set_hw
+#undef iomt_aes_hw_active
+
+static void a32_check_vector(const char *key_hex, const char *pt_hex, const char *ct_hex)
+{
+	struct iomt_aes128 ctx;
+	uint8_t key[16], pt[16], ct[16], out[16];
+
+	ASSERT_EQ(unhex(key_hex, key), 16);
+	ASSERT_EQ(unhex(pt_hex, pt), 16);
+	ASSERT_EQ(unhex(ct_hex, ct), 16);
+	ASSERT_EQ(a32_init(&ctx, key), IOMT_OK);
+	a32_encrypt(&ctx, pt, out);
+	ASSERT_MEMEQ(out, ct, 16);
+	/* in == out */
+	a32_encrypt(&ctx, pt, pt);
+	ASSERT_MEMEQ(pt, ct, 16);
+	a32_wipe(&ctx);
+}
+
+TEST(aes32_fips197_and_sp800_38a)
+{
+	struct iomt_aes128 ctx;
+	uint8_t key[16], w4[16], w40[16], pt[64], ct[64], out[64];
+
+	ASSERT_EQ(a32_init(NULL, key), IOMT_EINVAL);
+	ASSERT_EQ(a32_set_hw(1), IOMT_EUNSUPP);
+	ASSERT_EQ(a32_hw_active(), 0);
+	a32_check_vector("2b7e151628aed2a6abf7158809cf4f3c", "3243f6a8885a308d313198a2e0370734",
+			 "3925841d02dc09fbdc118597196a0b32");
+	a32_check_vector("000102030405060708090a0b0c0d0e0f", "00112233445566778899aabbccddeeff",
+			 "69c4e0d86a7b0430d8cdb78070b4c55a");
+	unhex("2b7e151628aed2a6abf7158809cf4f3c", key);
+	unhex("a0fafe1788542cb123a339392a6c7605", w4);
+	unhex("d014f9a8c9ee2589e13f0cc8b6630ca6", w40);
+	ASSERT_EQ(a32_init(&ctx, key), IOMT_OK);
+	ASSERT_EQ(ctx.sliced, 0);
+	ASSERT_MEMEQ(ctx.rk[0], key, 16);
+	ASSERT_MEMEQ(ctx.rk[1], w4, 16);
+	ASSERT_MEMEQ(ctx.rk[10], w40, 16);
+	unhex("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51"
+	      "30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710", pt);
+	unhex("3ad77bb40d7a3660a89ecaf32466ef97 f5d3d58503b9699de785895a96fdbaaf"
+	      "43b1cd7f598ece23881b00e3ed030688 7b0c785e27e8ad3f8223207104725dd4", ct);
+	a32_encrypt_blocks(&ctx, pt, out, 4);
+	ASSERT_MEMEQ(out, ct, 64);
+	memcpy(out, pt, 64);
+	a32_encrypt_blocks(&ctx, out, out, 4);
+	ASSERT_MEMEQ(out, ct, 64);
+	a32_wipe(&ctx);
+	for (size_t i = 0; i < sizeof(ctx); i++)
+		ASSERT_EQ(((const uint8_t *)&ctx)[i], 0);
+}
+
+/* Every batch shape (pairs, an odd tail), in place or not, writing nothing
+ * past the n blocks, equals the host build's single-block calls; and the
+ * byte schedule equals the host's. */
+TEST(aes32_blocks_equal_host_n0_to_40)
+{
+	enum { MAX = 40 };
+	struct iomt_aes128 host, ctx;
+	uint8_t key[16], in[16 * MAX], want[16 * MAX], out[16 * (MAX + 1)];
+	struct tu_rng r = { 0x0a32 };
+
+	ASSERT_EQ(iomt_aes_set_hw(0), IOMT_OK);
+	for (int k = 0; k < 20; k++) {
+		tu_fill(&r, key, sizeof(key));
+		tu_fill(&r, in, sizeof(in));
+		ASSERT_EQ(iomt_aes128_init(&host, key), IOMT_OK);
+		ASSERT_EQ(a32_init(&ctx, key), IOMT_OK);
+		ASSERT_MEMEQ(ctx.rk, host.rk, sizeof(host.rk));
+		for (size_t i = 0; i < MAX; i++)
+			iomt_aes128_encrypt(&host, in + 16 * i, want + 16 * i);
+		for (size_t n = 0; n <= MAX; n++) {
+			memset(out, 0xa5, sizeof(out));
+			a32_encrypt_blocks(&ctx, in, out, n);
+			ASSERT_MEMEQ(out, want, 16 * n);
+			for (size_t j = 16 * n; j < sizeof(out); j++)
+				ASSERT_EQ(out[j], 0xa5);
+			memcpy(out, in, 16 * n);
+			a32_encrypt_blocks(&ctx, out, out, n);
+			ASSERT_MEMEQ(out, want, 16 * n);
+		}
+	}
+	iomt_aes128_wipe(&host);
+	a32_wipe(&ctx);
+}
+
+/* 4000 random keys, each on a random batch of 1..9 random blocks. */
+TEST(aes32_differential_openssl_random_keys)
+{
+	struct iomt_aes128 ctx;
+	uint8_t key[16], in[16 * 9], out[16 * 9], ref[16 * 9];
+	struct tu_rng r = { 0x32a };
+	size_t total = 0;
+
+	for (int i = 0; i < 4000; i++) {
+		size_t n = 1 + tu_next(&r) % 9;
+
+		tu_fill(&r, key, sizeof(key));
+		tu_fill(&r, in, 16 * n);
+		ASSERT_EQ(a32_init(&ctx, key), IOMT_OK);
+		a32_encrypt_blocks(&ctx, in, out, n);
+		openssl_ecb(key, in, ref, n);
+		ASSERT_MEMEQ(out, ref, 16 * n);
+		total += n;
+	}
+	a32_wipe(&ctx);
+	TH_LOG("%zu blocks under 4000 keys agree with OpenSSL", total);
+}
