@@ -14,6 +14,15 @@
 
 enum { BLOCK = IOMT_AES_BLOCK_LEN };
 
+/* The build's engine (ccm.h), else a constant IOMT_EUNSUPP that the compiler
+ * folds away with the branch on it: the default build is the portable code. */
+#ifdef IOMT_CONF_CCM_DRIVER
+extern const struct iomt_ccm_driver IOMT_CONF_CCM_DRIVER;
+#define CCM_DRIVER(op, ...) IOMT_CONF_CCM_DRIVER.op(__VA_ARGS__)
+#else
+#define CCM_DRIVER(op, ...) IOMT_EUNSUPP
+#endif
+
 struct ccm {
 	const struct iomt_aes128 *k;
 	/* [0, 16): the MAC block X, pending encryption once data is XORed in;
@@ -155,6 +164,10 @@ int iomt_ccm_encrypt(const struct iomt_aes128 *k, const uint8_t *nonce, size_t n
 
 	if (ret)
 		return ret;
+	ret = CCM_DRIVER(encrypt, k->rk[0], nonce, nonce_len, aad, aad_len, pt, len, ct, tag,
+			 tag_len);
+	if (ret != IOMT_EUNSUPP)
+		return ret;
 	ccm_start(&s, k, nonce, nonce_len, aad_len, len, tag_len);
 	ccm_aad(&s, aad, aad_len);
 	ccm_crypt(&s, pt, ct, len, 0, tag, tag_len);
@@ -172,14 +185,19 @@ int iomt_ccm_decrypt(const struct iomt_aes128 *k, const uint8_t *nonce, size_t n
 
 	if (ret)
 		return ret;
-	ccm_start(&s, k, nonce, nonce_len, aad_len, len, tag_len);
-	ccm_aad(&s, aad, aad_len);
-	ccm_crypt(&s, ct, pt, len, 1, mac, tag_len);
-	if (!iomt_ct_eq(mac, tag, tag_len)) {
-		/* Never hand out plaintext that did not authenticate. */
-		iomt_wipe(pt, len);
-		ret = IOMT_EAUTH;
+	ret = CCM_DRIVER(decrypt, k->rk[0], nonce, nonce_len, aad, aad_len, ct, len, pt, mac,
+			 tag_len);
+	if (ret == IOMT_EUNSUPP) {
+		ccm_start(&s, k, nonce, nonce_len, aad_len, len, tag_len);
+		ccm_aad(&s, aad, aad_len);
+		ccm_crypt(&s, ct, pt, len, 1, mac, tag_len);
+		ret = IOMT_OK;
 	}
+	if (!ret && !iomt_ct_eq(mac, tag, tag_len))
+		ret = IOMT_EAUTH;
+	/* Never hand out plaintext that did not authenticate. */
+	if (ret)
+		iomt_wipe(pt, len);
 	iomt_wipe(&s, sizeof(s));
 	iomt_wipe(mac, sizeof(mac));
 	return ret;

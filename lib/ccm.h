@@ -30,4 +30,23 @@ int iomt_ccm_decrypt(const struct iomt_aes128 *k, const uint8_t *nonce, size_t n
 		     const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t len,
 		     const uint8_t *tag, size_t tag_len, uint8_t *pt);
 
+/* A hardware CCM engine, chosen at build time: with -DIOMT_CONF_CCM_DRIVER=x
+ * (x a const struct iomt_ccm_driver) iomt_ccm_* check their parameters and
+ * then call x; without it they are the portable code alone. The engine gets
+ * the raw key: round key 0 of the schedule, k->rk[0] (FIPS 197 w[0..3]).
+ * Both hooks get only parameters iomt_ccm_* accepted, and return IOMT_OK;
+ * IOMT_EUNSUPP, before writing anything, to have the portable code do the
+ * call (an input the engine does not take, the engine busy); or another
+ * error, which the caller gets. decrypt writes the tag it computes into mac[0..tag_len); ccm.c
+ * compares it in constant time and wipes pt[0..len) if it does not match or
+ * on any other error. */
+struct iomt_ccm_driver {
+	int (*encrypt)(const uint8_t key[16], const uint8_t *nonce, size_t nonce_len,
+		       const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t len,
+		       uint8_t *ct, uint8_t *tag, size_t tag_len);
+	int (*decrypt)(const uint8_t key[16], const uint8_t *nonce, size_t nonce_len,
+		       const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t len,
+		       uint8_t *pt, uint8_t *mac, size_t tag_len);
+};
+
 #endif

@@ -9,6 +9,8 @@
 #else
 #define SENSOR_CORE_CONF_DRIVER sc_driver_native
 #endif
+/* lib/ccm.c's engine (IOMT_CONF_CCM_DRIVER iomt_ccm_cc2538 on zoul) is set in
+ * the Makefile: lib/ is built without this file. */
 
 /* The gateway (MEC role: seed 002; relay role: REC_PUT), through the border router. */
 #define IOMT_SENSOR_CONF_GATEWAY "fd00::1"

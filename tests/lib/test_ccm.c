@@ -556,3 +556,213 @@ TEST_F(ccm, tag_length_changes_only_tag)
 		ASSERT_NE(memcmp(tag, tag16, tl), 0);
 	}
 }
+
+/* ---- the driver hook (IOMT_CONF_CCM_DRIVER) ---- */
+
+/* lib/ccm.c compiled a second time with a driver, under hooked_* names. The
+ * test driver is OpenSSL, so the hooked results are checked against the
+ * portable code of the library and the driver sees the raw key. */
+#define IOMT_CONF_CCM_DRIVER test_driver
+#define iomt_ccm_encrypt(...) hooked_encrypt(__VA_ARGS__)
+#define iomt_ccm_decrypt(...) hooked_decrypt(__VA_ARGS__)
+int hooked_encrypt(const struct iomt_aes128 *k, const uint8_t *nonce, size_t nonce_len,
+		   const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t len,
+		   uint8_t *ct, uint8_t *tag, size_t tag_len);
+int hooked_decrypt(const struct iomt_aes128 *k, const uint8_t *nonce, size_t nonce_len,
+		   const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t len,
+		   const uint8_t *tag, size_t tag_len, uint8_t *pt);
+#include "ccm.c"
+#undef iomt_ccm_encrypt
+#undef iomt_ccm_decrypt
+
+/* What the driver saw, and what it is told to answer instead of working. */
+static struct {
+	unsigned enc, dec;     /* calls */
+	uint8_t key[16];       /* the last key */
+	int answer;            /* IOMT_OK: work; else return it (after scribbling) */
+} drv;
+
+static int drv_encrypt(const uint8_t key[16], const uint8_t *nonce, size_t nonce_len,
+		       const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t len,
+		       uint8_t *ct, uint8_t *tag, size_t tag_len)
+{
+	drv.enc++;
+	memcpy(drv.key, key, 16);
+	if (drv.answer)
+		return drv.answer;
+	return ossl_encrypt(key, nonce, nonce_len, aad, aad_len, pt, len, ct, tag, tag_len) ?
+		IOMT_OK : IOMT_EINVAL;
+}
+
+/* CTR is its own inverse: encrypting ct gives pt; encrypting pt then gives
+ * the tag the sender computed (the ciphertext of that pass is dropped). */
+static int drv_decrypt(const uint8_t key[16], const uint8_t *nonce, size_t nonce_len,
+		       const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t len,
+		       uint8_t *pt, uint8_t *mac, size_t tag_len)
+{
+	static uint8_t scratch[DIFF_MAX];
+	uint8_t junk[16];
+
+	drv.dec++;
+	memcpy(drv.key, key, 16);
+	if (drv.answer && drv.answer != IOMT_EUNSUPP)
+		memset(pt, 0x5a, len);  /* a half-done operation */
+	if (drv.answer)
+		return drv.answer;
+	if (len > sizeof(scratch) ||
+	    !ossl_encrypt(key, nonce, nonce_len, aad, aad_len, ct, len, pt, junk, tag_len) ||
+	    !ossl_encrypt(key, nonce, nonce_len, aad, aad_len, pt, len, scratch, mac, tag_len))
+		return IOMT_EINVAL;
+	return IOMT_OK;
+}
+
+const struct iomt_ccm_driver test_driver = { drv_encrypt, drv_decrypt };
+
+/* Every nonce and tag length, payloads 0..DIFF_MAX, in place and not: each
+ * call reaches the driver once with the raw key, the results equal the
+ * portable code's, and each side opens the other's. */
+TEST(ccm_driver_routes_every_call_results_identical)
+{
+	static uint8_t aad[DIFF_MAX], pt[DIFF_MAX], ct[DIFF_MAX], ref[DIFF_MAX], out[DIFF_MAX];
+	uint8_t key[16], nonce[13], tag[16], reftag[16];
+	struct iomt_aes128 k;
+	unsigned calls = 0;
+
+	prng.s = 0x647276;  /* "drv" */
+	memset(&drv, 0, sizeof(drv));
+	for (size_t len = 0; len <= DIFF_MAX; len += 1 + len / 8) {
+		size_t nl = 7 + len % 7, tl = 4 + 2 * (len % 7), alen = tu_next(&prng) % 64;
+
+		tu_fill(&prng, key, sizeof(key));
+		tu_fill(&prng, nonce, nl);
+		tu_fill(&prng, aad, alen);
+		tu_fill(&prng, pt, len);
+		ASSERT_EQ(iomt_aes128_init(&k, key), IOMT_OK);
+		ASSERT_EQ(hooked_encrypt(&k, nonce, nl, aad, alen, pt, len, ct, tag, tl), IOMT_OK);
+		ASSERT_EQ(drv.enc, ++calls);
+		ASSERT_MEMEQ(drv.key, key, 16);
+		ASSERT_EQ(iomt_ccm_encrypt(&k, nonce, nl, aad, alen, pt, len, ref, reftag, tl),
+			  IOMT_OK);
+		ASSERT_MEMEQ(ct, ref, len);
+		ASSERT_MEMEQ(tag, reftag, tl);
+		ASSERT_EQ(hooked_decrypt(&k, nonce, nl, aad, alen, ref, len, reftag, tl, out),
+			  IOMT_OK);
+		ASSERT_EQ(drv.dec, calls);
+		ASSERT_MEMEQ(out, pt, len);
+		/* In place. */
+		memcpy(out, pt, len);
+		ASSERT_EQ(hooked_encrypt(&k, nonce, nl, aad, alen, out, len, out, tag, tl), IOMT_OK);
+		ASSERT_MEMEQ(out, ref, len);
+		ASSERT_EQ(hooked_decrypt(&k, nonce, nl, aad, alen, out, len, tag, tl, out), IOMT_OK);
+		ASSERT_MEMEQ(out, pt, len);
+		ASSERT_EQ(iomt_ccm_decrypt(&k, nonce, nl, aad, alen, ct, len, tag, tl, out),
+			  IOMT_OK);
+		calls++;
+		ASSERT_EQ(drv.enc, calls);
+		ASSERT_EQ(drv.dec, calls);
+	}
+	iomt_aes128_wipe(&k);
+}
+
+/* ccm.c, not the driver, compares the tag: a bad one is IOMT_EAUTH and the
+ * driver's plaintext is wiped, in place too. */
+TEST(ccm_driver_tag_checked_and_wiped_by_ccm)
+{
+	struct tamper t;
+	struct iomt_aes128 k;
+	uint8_t out[T_LEN], buf[T_LEN];
+
+	prng.s = 0x746167;
+	memset(&drv, 0, sizeof(drv));
+	tamper_setup(&k, &t);
+	for (size_t bit = 0; bit < 8 * T_TAG; bit++) {
+		t.tag[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		memset(out, 0xaa, sizeof(out));
+		ASSERT_EQ(hooked_decrypt(&k, t.nonce, T_NONCE, t.aad, T_AAD, t.ct, T_LEN, t.tag,
+					 T_TAG, out), IOMT_EAUTH);
+		ASSERT_TRUE(iomt_ct_is_zero(out, sizeof(out)));
+		t.tag[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	ASSERT_EQ(drv.dec, 8 * T_TAG);
+	memcpy(buf, t.ct, T_LEN);
+	buf[5] ^= 1;
+	ASSERT_EQ(hooked_decrypt(&k, t.nonce, T_NONCE, t.aad, T_AAD, buf, T_LEN, t.tag, T_TAG,
+				 buf), IOMT_EAUTH);
+	ASSERT_TRUE(iomt_ct_is_zero(buf, T_LEN));
+	ASSERT_EQ(hooked_decrypt(&k, t.nonce, T_NONCE, t.aad, T_AAD, t.ct, T_LEN, t.tag, T_TAG,
+				 out), IOMT_OK);
+	ASSERT_MEMEQ(out, t.pt, T_LEN);
+	iomt_aes128_wipe(&k);
+}
+
+/* IOMT_EUNSUPP from the driver: the portable code does the work, the same
+ * bytes come out. */
+TEST(ccm_driver_unsupported_falls_back_to_portable)
+{
+	struct tamper t;
+	struct iomt_aes128 k;
+	uint8_t ct[T_LEN], tag[T_TAG], out[T_LEN];
+
+	prng.s = 0x666262;
+	memset(&drv, 0, sizeof(drv));
+	tamper_setup(&k, &t);
+	drv.answer = IOMT_EUNSUPP;
+	ASSERT_EQ(hooked_encrypt(&k, t.nonce, T_NONCE, t.aad, T_AAD, t.pt, T_LEN, ct, tag, T_TAG),
+		  IOMT_OK);
+	ASSERT_MEMEQ(ct, t.ct, T_LEN);
+	ASSERT_MEMEQ(tag, t.tag, T_TAG);
+	ASSERT_EQ(hooked_decrypt(&k, t.nonce, T_NONCE, t.aad, T_AAD, ct, T_LEN, tag, T_TAG, out),
+		  IOMT_OK);
+	ASSERT_MEMEQ(out, t.pt, T_LEN);
+	tag[0] ^= 1;
+	ASSERT_EQ(hooked_decrypt(&k, t.nonce, T_NONCE, t.aad, T_AAD, ct, T_LEN, tag, T_TAG, out),
+		  IOMT_EAUTH);
+	ASSERT_TRUE(iomt_ct_is_zero(out, T_LEN));
+	ASSERT_EQ(drv.enc, 1);
+	ASSERT_EQ(drv.dec, 2);
+	iomt_aes128_wipe(&k);
+}
+
+/* Any other driver error is returned as is; decryption wipes what the
+ * driver left in pt. */
+TEST(ccm_driver_error_returned_and_plaintext_wiped)
+{
+	struct tamper t;
+	struct iomt_aes128 k;
+	uint8_t ct[T_LEN], tag[T_TAG], out[T_LEN];
+
+	prng.s = 0x657272;
+	memset(&drv, 0, sizeof(drv));
+	tamper_setup(&k, &t);
+	drv.answer = IOMT_ESTATE;
+	ASSERT_EQ(hooked_encrypt(&k, t.nonce, T_NONCE, t.aad, T_AAD, t.pt, T_LEN, ct, tag, T_TAG),
+		  IOMT_ESTATE);
+	memset(out, 0xaa, sizeof(out));
+	ASSERT_EQ(hooked_decrypt(&k, t.nonce, T_NONCE, t.aad, T_AAD, t.ct, T_LEN, t.tag, T_TAG,
+				 out), IOMT_ESTATE);
+	ASSERT_TRUE(iomt_ct_is_zero(out, T_LEN));
+	iomt_aes128_wipe(&k);
+}
+
+/* Parameters are checked before the driver: it never sees a bad call. */
+TEST(ccm_driver_not_called_on_bad_parameters)
+{
+	static uint8_t big[65536];
+	uint8_t key[16] = { 0 }, nonce[13] = { 0 }, tag[16] = { 0 }, out[32];
+	struct iomt_aes128 k;
+
+	memset(&drv, 0, sizeof(drv));
+	ASSERT_EQ(iomt_aes128_init(&k, key), IOMT_OK);
+	ASSERT_EQ(hooked_encrypt(&k, nonce, 6, NULL, 0, big, 32, out, tag, 8), IOMT_EINVAL);
+	ASSERT_EQ(hooked_encrypt(&k, nonce, 13, NULL, 0, big, 32, out, tag, 5), IOMT_EINVAL);
+	ASSERT_EQ(hooked_encrypt(NULL, nonce, 13, NULL, 0, big, 32, out, tag, 8), IOMT_EINVAL);
+	ASSERT_EQ(hooked_encrypt(&k, nonce, 13, NULL, 1, big, 32, out, tag, 8), IOMT_EINVAL);
+	ASSERT_EQ(hooked_encrypt(&k, nonce, 13, NULL, 0, big, 65536, big, tag, 8), IOMT_ESIZE);
+	ASSERT_EQ(hooked_decrypt(&k, nonce, 14, NULL, 0, big, 32, tag, 8, out), IOMT_EINVAL);
+	ASSERT_EQ(hooked_decrypt(&k, nonce, 13, NULL, 0, big, 32, tag, 18, out), IOMT_EINVAL);
+	ASSERT_EQ(hooked_decrypt(&k, nonce, 13, NULL, 0, big, 32, tag, 8, NULL), IOMT_EINVAL);
+	ASSERT_EQ(hooked_decrypt(&k, nonce, 13, NULL, 0, big, 65536, tag, 8, big), IOMT_ESIZE);
+	ASSERT_EQ(drv.enc, 0);
+	ASSERT_EQ(drv.dec, 0);
+	iomt_aes128_wipe(&k);
+}
