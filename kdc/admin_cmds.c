@@ -10,6 +10,7 @@
 #include "admin.h"
 #include "ct.h"
 #include "db.h"
+#include "hex.h"
 #include "lib/rt_audit.h"
 #include "lib/rt_json.h"
 #include "lib/rt_keyfile.h"
@@ -353,17 +354,6 @@ static int read_passcode(struct admin_opts *o, char *buf, size_t cap)
 	return 0;
 }
 
-static void hex(const uint8_t *in, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int export(struct admin_opts *o, struct kdc_db *db, const char *pass)
 {
 	uint8_t kkdc[IOMT_KDC_MASTER_LEN], kcv[8];
@@ -388,7 +378,7 @@ static int export(struct admin_opts *o, struct kdc_db *db, const char *pass)
 	iomt_kdc_device_key(kkdc, p.name, p.salt, kf.key);
 	iomt_wipe(kkdc, sizeof(kkdc));
 	iomt_kdc_key_check(kf.key, kcv);
-	hex(kcv, sizeof(kcv), kcvhex);
+	iomt_hex_encode(kcv, sizeof(kcv), kcvhex);
 	snprintf(kvno, sizeof(kvno), "%u", p.kvno);
 	if (rt_audit_write("admin_export_key", "name", o->name, "kvno", kvno, "form",
 			   pass ? "passcode" : "plain", "out", o->out, "kcv", kcvhex, NULL))

@@ -14,17 +14,6 @@ uint64_t ppd_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void ppd_hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 void ppd_name(const uint8_t name[IOMT_KDC_NAME_LEN], char out[IOMT_KDC_NAME_LEN + 1])
 {
 	size_t n = 0;

@@ -61,7 +61,7 @@ int ppd_provision(struct ppd *p, struct ppd_req *req)
 		if (rt_random(m.key_id, sizeof(m.key_id)))
 			return IOMT_KCHAN_INTERNAL;
 	} while (iomt_ct_is_zero(m.key_id, sizeof(m.key_id)));
-	ppd_hex(m.key_id, sizeof(m.key_id), kid);
+	iomt_hex_encode(m.key_id, sizeof(m.key_id), kid);
 	rt_json_begin(&j, json, sizeof(json));
 	rt_json_str(&j, "op", "provision");
 	rt_json_str(&j, "sensor", req->client);

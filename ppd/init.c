@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "ct.h"
+#include "hex.h"
 #include "files.h"
 #include "lib/rt_consent.h"
 #include "lib/rt_evlog.h"
@@ -81,8 +82,7 @@ int ppd_cmd_init(int argc, char **argv)
 		unlink(master);
 		return ppd_fail(&o, "%s: %s", key, strerror(-r));
 	}
-	for (int i = 0; i < RT_EVLOG_HASH_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	iomt_hex_encode(id, RT_EVLOG_HASH_LEN, hex);
 	printf("created %s (K_master, wrapped under the passphrase)\n"
 	       "created %s (evidence log signing key, 0600) and %s\n"
 	       "evidence log key id %s\n"

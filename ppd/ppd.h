@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "consent.h"
+#include "hex.h"
 #include "kchan.h"
 #include "lib/rt_evlog.h"
 #include "lib/rt_kservice.h"
@@ -65,7 +66,6 @@ uint64_t ppd_now_ms(void);
 /* Evidence (evidence.c): JSON object entries; 0 once on disk. */
 int ppd_evidence(struct ppd *p, uint8_t type, const char *json);
 /* Lowercase hex of n bytes into out (2n + 1). */
-void ppd_hex(const uint8_t *b, size_t n, char *out);
 /* A name as text (17 bytes). */
 void ppd_name(const uint8_t name[IOMT_KDC_NAME_LEN], char out[IOMT_KDC_NAME_LEN + 1]);
 

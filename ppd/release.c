@@ -46,7 +46,7 @@ static int refuse(struct rel *x, uint8_t reason, const char *detail)
 
 	rt_warn("release request %s of %s refused: %s (%s)", x->id_hex[0] ? x->id_hex : "-",
 		x->req->client, iomt_release_reason_name(reason), detail);
-	ppd_hex(x->req->body, x->req->len < IOMT_CONSENT_MAX_LEN ? x->req->len
+	iomt_hex_encode(x->req->body, x->req->len < IOMT_CONSENT_MAX_LEN ? x->req->len
 								 : IOMT_CONSENT_MAX_LEN, raw);
 	rt_json_begin(&j, json, sizeof(json));
 	rt_json_str(&j, "op", "release");
@@ -194,7 +194,7 @@ int ppd_release(struct ppd *p, struct ppd_req *req)
 	x.req = req;
 	if (iomt_consent_decode(&x.q, req->body, req->len))
 		return refuse(&x, IOMT_RELEASE_R_MALFORMED, "the consent request does not parse");
-	ppd_hex(x.q.request_id, IOMT_CONSENT_ID_LEN, x.id_hex);
+	iomt_hex_encode(x.q.request_id, IOMT_CONSENT_ID_LEN, x.id_hex);
 	ppd_name(x.q.requester, x.requester);
 	reason = check(&x, &detail);
 	if (reason == IOMT_RELEASE_R_INTERNAL) {

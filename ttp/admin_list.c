@@ -48,7 +48,7 @@ static void analysis_row(struct rt_stmt *s)
 	const void *p = rt_stmt_blob(s, 0, &n);
 
 	if (p && n == 16)
-		ttp_hex(p, 16, id);
+		iomt_hex_encode(p, 16, id);
 	else
 		snprintf(id, sizeof(id), "(malformed)");
 	date(rt_stmt_int(s, 3), created, sizeof(created));

@@ -64,8 +64,8 @@ static int make_pool(struct admin_opts *o, struct pool *p)
 		s->kind = TTP_PARTY_MEC;
 		if (rt_random(s->did_cur, sizeof(s->did_cur)) || rt_random(s->dk_cur, sizeof(s->dk_cur)))
 			return ttp_admin_fail(o, "no randomness");
-		ttp_hex(s->did_cur, sizeof(s->did_cur), did);
-		ttp_hex(s->dk_cur, sizeof(s->dk_cur), dk);
+		iomt_hex_encode(s->did_cur, sizeof(s->did_cur), did);
+		iomt_hex_encode(s->dk_cur, sizeof(s->dk_cur), dk);
 		p->len += (size_t)sprintf(p->text + p->len, "slot=%ld did=%s dk=%s\n", i, did, dk);
 	}
 	iomt_wipe(dk, sizeof(dk));

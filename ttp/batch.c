@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "batch.h"
+#include "hex.h"
 #include "bytes.h"
 #include "ct.h"
 #include "lib/rt_log.h"
@@ -192,8 +193,7 @@ static void log_sk_fp(struct ttp_daemon *d, const struct link *l, const struct t
 	}
 	if (ok) {
 		iomt_kmac128(sk, sizeof(sk), fp_custom, sizeof(fp_custom) - 1, "", 0, fp, sizeof(fp));
-		for (size_t i = 0; i < sizeof(fp); i++)
-			snprintf(hex + 2 * i, 3, "%02x", fp[i]);
+		iomt_hex_encode(fp, sizeof(fp), hex);
 		rt_dbg("agreement link=%llu req=%08x device=%lld mec=%lld sk_fp=%s",
 		       (unsigned long long)l->id, iomt_load_be32(r->payload), (long long)r->device,
 		       (long long)r->mec, hex);

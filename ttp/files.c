@@ -58,24 +58,3 @@ void ttp_outfile_discard(struct ttp_outfile *of)
 		unlink(of->tmp);
 }
 
-int ttp_file_replace_text(const char *path, const char *text, mode_t mode)
-{
-	struct ttp_outfile of;
-	char err[64];
-	int r = ttp_outfile_write(&of, path, text, strlen(text), mode, err, sizeof(err));
-
-	if (!r)
-		r = ttp_outfile_publish(&of, err, sizeof(err));
-	return r;
-}
-
-void ttp_hex(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}

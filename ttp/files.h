@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "hex.h"
 
 /* Reads path into buf: 0 and *len, or -errno with a message in err
  * ("FILE: No such file", "FILE: 40 bytes, more than the 33 expected"). */
@@ -27,11 +28,5 @@ int ttp_outfile_write(struct ttp_outfile *of, const char *path, const void *data
 int ttp_outfile_publish(struct ttp_outfile *of, char *err, size_t errlen);
 /* Removes the temporary file (any state; idempotent). */
 void ttp_outfile_discard(struct ttp_outfile *of);
-
-/* Writes "link=P\nuser=P\nmetrics=P\n"-style text atomically: 0 or -errno. */
-int ttp_file_replace_text(const char *path, const char *text, mode_t mode);
-
-/* Lowercase hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
-void ttp_hex(const uint8_t *in, size_t n, char *out);
 
 #endif

@@ -187,7 +187,7 @@ static struct verdict grant_and_store(struct ttp_daemon *d, const struct s2_anal
 	}
 	if (!v.code)
 		remember(d, p, g.n);
-	ttp_hex(g.id_a, sizeof(g.id_a), id_hex);
+	iomt_hex_encode(g.id_a, sizeof(g.id_a), id_hex);
 	iomt_wipe(&g, sizeof(g));
 	iomt_wipe(p, sizeof(p));
 	return v;

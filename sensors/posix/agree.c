@@ -2,6 +2,7 @@
 /* One seed-002 agreement on the wire, device side (see agree.h). */
 
 #include "agree.h"
+#include "hex.h"
 #include "ct.h"
 #include "iomt_err.h"
 #include "sp800_185.h"
@@ -79,17 +80,11 @@ uint32_t sensor_backoff_ms(uint32_t timeout_ms, unsigned attempt, uint32_t rnd)
 
 void sensor_sk_fingerprint(const uint8_t sk[IOMT_S2_KEY_LEN], char hex[SENSOR_FP_HEX_LEN])
 {
-	static const char digits[] = "0123456789abcdef";
 	uint8_t fp[SENSOR_FP_LEN];
-	size_t i;
 
 	iomt_kmac128(sk, IOMT_S2_KEY_LEN, fp_custom, sizeof(fp_custom) - 1, "", 0, fp,
 		     sizeof(fp));
-	for (i = 0; i < SENSOR_FP_LEN; i++) {
-		hex[2 * i] = digits[fp[i] >> 4];
-		hex[2 * i + 1] = digits[fp[i] & 15];
-	}
-	hex[2 * SENSOR_FP_LEN] = '\0';
+	iomt_hex_encode(fp, SENSOR_FP_LEN, hex);
 }
 
 const char *sensor_code_str(uint8_t code)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "hex.h"
 #include "ct.h"
 #include "data.h"
 #include "data_opts.h"
@@ -251,8 +252,7 @@ static int one_record(struct data_run *d, uint64_t i)
 
 static const char *key_id_hex(const uint8_t id[IOMT_KEYTREE_ID_LEN], char out[33])
 {
-	for (int i = 0; i < IOMT_KEYTREE_ID_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", id[i]);
+	iomt_hex_encode(id, IOMT_KEYTREE_ID_LEN, out);
 	return out;
 }
 

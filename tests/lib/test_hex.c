@@ -38,3 +38,20 @@ TEST(bad_digit_position_and_nothing_written)
 		ASSERT_EQ(out[3], 4);
 	}
 }
+
+TEST(encode_lowercase_and_round_trip)
+{
+	uint8_t in[256], back[256];
+	char text[2 * 256 + 1];
+
+	for (int i = 0; i < 256; i++)
+		in[i] = (uint8_t)i;
+	iomt_hex_encode(in, 0, text);
+	ASSERT_STREQ(text, "");
+	iomt_hex_encode(in + 0xa0, 4, text);
+	ASSERT_STREQ(text, "a0a1a2a3");
+	iomt_hex_encode(in, sizeof(in), text);
+	ASSERT_EQ(strlen(text), 512);
+	ASSERT_EQ(iomt_hex_decode(text, 512, back, sizeof(back), NULL), IOMT_OK);
+	ASSERT_MEMEQ(back, in, sizeof(in));
+}

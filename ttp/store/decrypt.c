@@ -199,7 +199,7 @@ static void print_data(FILE *f, const struct plan *p, const struct plan_row *row
 	char id[2 * IOMT_KEYTREE_ID_LEN + 1];
 	int text = 1;
 
-	store_fmt_hex(p->trees[row->tree].meta.key_id, IOMT_KEYTREE_ID_LEN, id);
+	iomt_hex_encode(p->trees[row->tree].meta.key_id, IOMT_KEYTREE_ID_LEN, id);
 	for (size_t i = 0; i < n; i++)
 		text &= data[i] >= 0x20 && data[i] < 0x7f;
 	fprintf(f, "%s %u %llu %u %s", id, row->epoch, (unsigned long long)row->leaf, row->seq,
@@ -245,7 +245,7 @@ static void report_req(FILE *rep, const struct plan *p, const struct plan_req *q
 {
 	char id[2 * IOMT_CONSENT_ID_LEN + 1], a[STORE_TIME_TEXT], b[STORE_TIME_TEXT];
 
-	store_fmt_hex(q->request_id, IOMT_CONSENT_ID_LEN, id);
+	iomt_hex_encode(q->request_id, IOMT_CONSENT_ID_LEN, id);
 	fprintf(rep, "request %s: %u nodes for %llu leaves (%s to %s)", id, q->count,
 		(unsigned long long)q->leaves, store_fmt_time(q->from_s, a),
 		store_fmt_time(q->to_s, b));

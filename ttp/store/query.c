@@ -22,7 +22,7 @@ static int print_row(void *arg, const struct store_row *r)
 	if (!store_leaf_selected(&r->meta.conf, r->leaf, q->from, q->to))
 		return 0;
 	store_leaf_range(&r->meta.conf, r->leaf, &start, &end);
-	store_fmt_hex(r->meta.key_id, IOMT_KEYTREE_ID_LEN, id);
+	iomt_hex_encode(r->meta.key_id, IOMT_KEYTREE_ID_LEN, id);
 	printf("%s %u %llu %u %s %s %zu\n", id, r->epoch, (unsigned long long)r->leaf, r->seq,
 	       store_fmt_time(start, a), store_fmt_time(end, b), r->len);
 	q->rows++;

@@ -49,17 +49,6 @@ const char *store_fmt_time(uint64_t unix_s, char buf[STORE_TIME_TEXT])
 	return buf;
 }
 
-void store_fmt_hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 void store_leaf_range(const struct iomt_keytree_conf *c, uint64_t leaf, uint64_t *start,
 		      uint64_t *end)
 {

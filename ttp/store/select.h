@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "keytree.h"
+#include "hex.h"
 
 enum { STORE_TIME_TEXT = 24 };   /* "2026-12-07T16:00:00Z" + NUL */
 
@@ -16,7 +17,6 @@ int store_parse_time(const char *s, uint64_t *unix_s);
 /* 32 hex digits: 0 or -EINVAL. */
 int store_parse_id(const char *s, uint8_t out[IOMT_KEYTREE_ID_LEN]);
 const char *store_fmt_time(uint64_t unix_s, char buf[STORE_TIME_TEXT]);
-void store_fmt_hex(const uint8_t *p, size_t n, char *out);
 
 /* The leaf's interval [*start, *end) in Unix seconds. */
 void store_leaf_range(const struct iomt_keytree_conf *c, uint64_t leaf, uint64_t *start,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ct.h"
+#include "hex.h"
 #include "metrics.h"
 #include "secmem.h"
 #include "sessions.h"
@@ -77,7 +78,6 @@ void gwd_sk_fingerprint(const uint8_t sk[IOMT_S2_KEY_LEN], char hex[GWD_FP_HEX_L
 	uint8_t fp[GWD_FP_LEN];
 
 	iomt_kmac128(sk, IOMT_S2_KEY_LEN, fp_custom, sizeof(fp_custom) - 1, "", 0, fp, sizeof(fp));
-	for (size_t i = 0; i < GWD_FP_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", fp[i]);
+	iomt_hex_encode(fp, GWD_FP_LEN, hex);
 	iomt_wipe(fp, sizeof(fp));
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ct.h"
+#include "hex.h"
 #include "iomt_err.h"
 #include "rt_kclient.h"
 #include "rt_knet.h"
@@ -56,8 +57,7 @@ void rt_kclient_fingerprint(const uint8_t key[IOMT_KDC_KEY_LEN], char hex[RT_KCL
 	uint8_t fp[RT_KCLIENT_FP_LEN];
 
 	iomt_kmac128(key, IOMT_KDC_KEY_LEN, custom, sizeof(custom) - 1, "", 0, fp, sizeof(fp));
-	for (size_t i = 0; i < sizeof(fp); i++)
-		snprintf(hex + 2 * i, 3, "%02x", fp[i]);
+	iomt_hex_encode(fp, sizeof(fp), hex);
 }
 
 /* A fresh request from the saved state into frame (*flen bytes): 0, a

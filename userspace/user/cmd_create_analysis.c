@@ -173,11 +173,11 @@ static int outputs_write(struct analysis *a)
 	int rc;
 
 	for (uint16_t i = 0; i < a->n; i++) {
-		hex_encode(did, a->did[i], S2_ID_LEN);
-		hex_encode(dk, a->dk[i], S2_KEY_LEN);
+		iomt_hex_encode(a->did[i], S2_ID_LEN, did);
+		iomt_hex_encode(a->dk[i], S2_KEY_LEN, dk);
 		off += (size_t)snprintf(prov + off, sizeof(prov) - off, "did=%s dk=%s\n", did, dk);
 	}
-	hex_encode(id_line, a->id_a, S2_ID_LEN);
+	iomt_hex_encode(a->id_a, S2_ID_LEN, id_line);
 	strcat(id_line, "\n");
 	rc = file_create("device provisioning", a->prov_path, prov, off, 0600) ||
 	     file_create("analysis id", a->id_path, id_line, strlen(id_line), 0644);

@@ -26,7 +26,7 @@ static void show_attr(const struct ecqv_cert *c)
 	else if (i == c->attr_len)
 		printf("attributes  %.*s\n", (int)c->attr_len, (const char *)c->attr);
 	else {
-		hex_encode(hex, c->attr, c->attr_len);
+		iomt_hex_encode(c->attr, c->attr_len, hex);
 		printf("attributes  %s (hex)\n", hex);
 	}
 }
@@ -56,9 +56,9 @@ static int show_pub(EVP_PKEY *key)
 
 	if (key_pub33(key, q) || !EVP_Digest(q, sizeof(q), fp, &fplen, EVP_sha256(), NULL))
 		return user_fail("cannot read the public key");
-	hex_encode(hex, q, sizeof(q));
+	iomt_hex_encode(q, sizeof(q), hex);
 	printf("public key  %s\n", hex);
-	hex_encode(hex, fp, sizeof(fp));
+	iomt_hex_encode(fp, sizeof(fp), hex);
 	printf("fingerprint SHA256:%s\n", hex);
 	return USER_EXIT_OK;
 }

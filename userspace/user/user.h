@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/types.h>
+#include "hex.h"
 #include "lib/ecqv.h"
 
 enum {
@@ -98,7 +99,6 @@ int key_pub33(const EVP_PKEY *key, uint8_t out[ECQV_POINT_LEN]);
 void cert_window_explain(const struct ecqv_cert *cert, uint64_t now);
 
 /* ---- text (util.c) ---- */
-void hex_encode(char *out, const uint8_t *in, size_t len);	/* 2*len + NUL */
 /* UTC "2026-01-01T00:00:00Z"; out holds 32. */
 void time_format(char out[32], uint64_t t);
 uint64_t user_now(void);

@@ -32,17 +32,6 @@ int user_fail(const char *fmt, ...)
 	return USER_EXIT_FAIL;
 }
 
-void hex_encode(char *out, const uint8_t *in, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 void time_format(char out[32], uint64_t t)
 {
 	time_t tt = (time_t)t;
@@ -90,7 +79,7 @@ void id_format(char *out, const uint8_t id[ECQV_ID_LEN])
 		memcpy(out, id, len);
 		out[len] = '\0';
 	} else {
-		hex_encode(out, id, ECQV_ID_LEN);
+		iomt_hex_encode(id, ECQV_ID_LEN, out);
 	}
 }
 
