@@ -7,6 +7,7 @@
 #include <openssl/core_names.h>
 #include "harness.h"
 #include "testutil.h"
+#include "ref.h"
 #include "keytree.h"
 #include "record.h"
 #include "ct.h"
@@ -16,31 +17,9 @@
 
 /* ---- OpenSSL reference: every key of the schedule from scratch ---- */
 
-static void ref_kmac(const uint8_t *key, size_t klen, const char *custom, const uint8_t *msg,
-		     size_t mlen, uint8_t out[16])
-{
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "KMAC-128", NULL);
-	EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	size_t olen = 16;
-	OSSL_PARAM p[3] = {
-		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &olen),
-		OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_CUSTOM, (void *)(uintptr_t)custom,
-						  strlen(custom)),
-		OSSL_PARAM_construct_end(),
-	};
-
-	if (!c || !EVP_MAC_init(c, key, klen, p) || !EVP_MAC_update(c, msg, mlen) ||
-	    !EVP_MAC_final(c, out, &olen, 16)) {
-		TH_LOG("OpenSSL KMAC-128 failed");
-		ASSERT_TRUE(0);
-	}
-	EVP_MAC_CTX_free(c);
-	EVP_MAC_free(mac);
-}
-
 static void ref_refresh(const uint8_t in[16], uint8_t out[16])
 {
-	ref_kmac(in, 16, "iomt/keytree/refresh", (const uint8_t *)"", 0, out);
+	ossl_kmac(in, 16, "iomt/keytree/refresh", (const uint8_t *)"", 0, out, 16);
 }
 
 /* Mixed-radix digits of leaf, least significant level first. */
@@ -63,7 +42,7 @@ static void ref_node(const uint8_t root[16], const uint16_t *label, unsigned lev
 		msg[0] = (uint8_t)l;
 		msg[1] = (uint8_t)(label[l - 1] >> 8);
 		msg[2] = (uint8_t)label[l - 1];
-		ref_kmac(k, 16, "iomt/keytree/node", msg, 3, k);
+		ossl_kmac(k, 16, "iomt/keytree/node", msg, 3, k, 16);
 	}
 	memcpy(out, k, 16);
 }
@@ -293,7 +272,7 @@ TEST(data_key0_matches_openssl_and_binds_every_field)
 		tu_fill(&r, m.ppd_id, 16);
 		m.key_id[0] |= 1;
 		ASSERT_EQ(iomt_keytree_meta_encode(&m, meta), IOMT_OK);
-		ref_kmac(km, 32, "iomt/keytree/data-key", meta, sizeof(meta), want);
+		ossl_kmac(km, 32, "iomt/keytree/data-key", meta, sizeof(meta), want, 16);
 		ASSERT_EQ(iomt_keytree_data_key0(km, &m, got), IOMT_OK);
 		ASSERT_MEMEQ(got, want, 16);
 	}
