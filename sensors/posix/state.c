@@ -10,31 +10,11 @@
 
 #include "ct.h"
 #include "iomt_err.h"
+#include "lib/rt_file.h"
 #include "lib/rt_log.h"
 #include "state.h"
 
 enum { BLOB_LEN = IOMT_S2_DEVICE_BLOB_LEN };
-
-/* The link into place is durable only once the directory is synced. */
-static int sync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd, r = 0;
-
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if ((size_t)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path + 1), path) >=
-		 sizeof(dir))
-		return -ENAMETOOLONG;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
 
 /* Every device's blob, written with one fdatasync. */
 static int fill(struct rt_recfile *f, const struct sensor_prov *devs, size_t n)
@@ -99,7 +79,7 @@ int sensor_state_create(const char *path, const struct sensor_prov *devs, size_t
 		rt_err("%s: cannot create the state file: %s", path, strerror(-r));
 	unlink(tmp);
 	if (!r)
-		r = sync_dir_of(path);
+		r = rt_file_sync_dir(path);
 	return r;
 }
 

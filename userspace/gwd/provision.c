@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ct.h"
+#include "lib/rt_file.h"
 #include "lib/rt_recfile.h"
 #include "pool.h"
 #include "hex.h"
@@ -222,29 +223,6 @@ static int check_complete(struct prov *p)
 	return 0;
 }
 
-/* fsync the directory holding path, so the rename survives a crash. */
-static int sync_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int fd, r = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd))
-		r = -errno;
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 /* A running daemon holds its state file locked; replacing it under the
  * daemon would lose every rotation it writes from then on. */
 static int state_in_use(const char *state)
@@ -285,7 +263,7 @@ static int write_state(struct prov *p, const char *state, int force, char *err, 
 		unlink(tmp);
 		r = gwd_pool_create(tmp, (const uint8_t (*)[GWD_PAIR_LEN])pair, p->n, err, errlen);
 		if (!r) {
-			r = rename(tmp, state) ? -errno : sync_dir(state);
+			r = rename(tmp, state) ? -errno : rt_file_sync_dir(state);
 			if (r)
 				snprintf(err, errlen, "state file %s: %s", state, strerror(-r));
 		}

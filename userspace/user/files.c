@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ct.h"
+#include "lib/rt_file.h"
 #include "user.h"
 
 enum { PATH_MAX_LEN = 4096 };
@@ -81,21 +82,6 @@ int file_read_exact(const char *what, const char *path, uint8_t *buf, size_t len
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* tmp: a new file next to path, mode 0600 until the final fchmod; on
  * failure nothing is left behind. */
 static int tmp_fill(char *tmp, const void *buf, size_t len, unsigned mode)
@@ -105,7 +91,7 @@ static int tmp_fill(char *tmp, const void *buf, size_t len, unsigned mode)
 
 	if (fd < 0)
 		return -1;
-	rc = write_all(fd, buf, len) || fchmod(fd, (mode_t)mode) || fsync(fd) ? -1 : 0;
+	rc = rt_file_write_all(fd, buf, len) || fchmod(fd, (mode_t)mode) || fsync(fd) ? -1 : 0;
 	if (close(fd))
 		rc = -1;
 	if (rc) {
@@ -159,7 +145,7 @@ int file_shred(const char *path)
 		while (left > 0 && !rc) {
 			size_t n = left < (off_t)sizeof(zero) ? (size_t)left : sizeof(zero);
 
-			rc = write_all(fd, zero, n);
+			rc = rt_file_write_all(fd, zero, n);
 			left -= (off_t)n;
 		}
 		rc = rc || fsync(fd) ? -1 : 0;
