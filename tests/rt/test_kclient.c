@@ -162,12 +162,25 @@ static int fake_start(struct fake *f)
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	f->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (f->ufd < 0 || f->lfd < 0 || bind(f->ufd, (struct sockaddr *)&a, sizeof(a)) ||
-	    getsockname(f->ufd, (struct sockaddr *)&a, &len) ||
-	    bind(f->lfd, (struct sockaddr *)&a, sizeof(a)) || listen(f->lfd, 8))
+	/* UDP on any free port, then TCP on the same one: another socket may
+	 * hold that TCP port, so try a few UDP ports (as rt_sock does). */
+	for (int tries = 0;; tries++) {
+		a.sin_port = 0;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(a);
+		f->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (f->ufd < 0 || f->lfd < 0 || bind(f->ufd, (struct sockaddr *)&a, sizeof(a)) ||
+		    getsockname(f->ufd, (struct sockaddr *)&a, &len))
+			return -1;
+		if (!bind(f->lfd, (struct sockaddr *)&a, sizeof(a)))
+			break;
+		if (errno != EADDRINUSE || tries == 20)
+			return -1;
+		close(f->ufd);
+		close(f->lfd);
+	}
+	if (listen(f->lfd, 8))
 		return -1;
 	f->port = ntohs(a.sin_port);
 	if (rt_random(f->kc, 16) || rt_random(f->ktgs, 16) || rt_random(f->ks, 16))
