@@ -95,11 +95,12 @@ $(BUILD)/bin/iomt-demo: $(BUILD)/userspace/iomt-demo.o $(LIBRT) $(LIBIOMT)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_RT)
 
-# A program is every .c of its directory, linked with the runtime and lib/:
-# $(call PROG,binary,directory)
+# A program is every .c of its directory (and of the optional third
+# argument's globs), linked with the runtime and lib/:
+# $(call PROG,binary,directory[,more .c globs])
 define PROG
 ifneq ($$(wildcard $(2)/*.c),)
-$$(BUILD)/bin/$(1): $$(patsubst %.c,$$(BUILD)/%.o,$$(wildcard $(2)/*.c)) $$(LIBRT) $$(LIBIOMT)
+$$(BUILD)/bin/$(1): $$(patsubst %.c,$$(BUILD)/%.o,$$(wildcard $(2)/*.c $(3))) $$(LIBRT) $$(LIBIOMT)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS_RT)
 BINS += $$(BUILD)/bin/$(1)
@@ -107,7 +108,9 @@ endif
 endef
 $(eval $(call PROG,iomt-ttp,ttp))
 $(eval $(call PROG,iomt-gwd,userspace/gwd))
-$(eval $(call PROG,iomt-sensor,sensors/posix))
+# iomt-sensor runs sensors/core, the firmware's device logic, on a POSIX driver.
+$(eval $(call PROG,iomt-sensor,sensors/posix,sensors/core/*.c))
+$(BUILD)/sensors/%.o: CPPFLAGS += -Isensors/core
 $(eval $(call PROG,iomt-user,userspace/user))
 $(eval $(call PROG,iomt-kdc,kdc))
 $(eval $(call PROG,iomt-kclient,userspace/kclient))

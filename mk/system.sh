@@ -406,8 +406,11 @@ sys_recfile_field() {
 }
 
 # sys_sensor_dids STATE: "INDEX DID" of every device of a sensor state file
-# (the 98-byte blob of PROTOCOL.md §2.5: DID at offset 2).
-sys_sensor_dids() { sys_recfile_field "$1" 2 16; }
+# (read by sensors/core itself: iomt-sensor state --dids).
+sys_sensor_dids() {
+	"$SYS_BIN/iomt-sensor" state --state "$1" --dids 2>/dev/null |
+		sed -n 's/^\([0-9]*\) gen=[0-9]* did=\([0-9a-f]*\) .*/\1 \2/p'
+}
 
 # sys_gwd_dids GWD: "SLOT DID" of every slot of the gateway's state file
 # (record 0 is the header, slot i is record 1 + i: DID (16) || DK (16)).

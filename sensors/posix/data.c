@@ -14,11 +14,12 @@
 #include "data.h"
 #include "data_opts.h"
 #include "data_prov.h"
-#include "data_state.h"
 #include "iomt_err.h"
 #include "lib/rt_log.h"
-#include "lib/rt_rng.h"
 #include "recbatch.h"
+#include "sc.h"
+#include "sc_ack.h"
+#include "store.h"
 #include "wire.h"
 
 enum {
@@ -28,7 +29,9 @@ enum {
 
 struct data_run {
 	const struct data_opts *o;
-	struct data_state st;
+	struct sensor_store store;
+	struct sensor_dev dev;		/* the core's driver context: device 0 of store */
+	struct sc core;			/* sensors/core: the data-key state, sealing */
 	int fd;
 	uint8_t dgram[DATA_DGRAM_MAX];	/* header || REC_PUT payload */
 	size_t used;			/* payload bytes of the batch */
@@ -75,12 +78,13 @@ static int batch_begin(struct data_run *d)
 {
 	size_t used;
 
-	if (rt_random(d->id, sizeof(d->id))) {
+	int r = sc_batch_open(&d->core, d->dgram, sizeof(d->dgram), d->id, &used);
+
+	if (r == SC_ERNG) {
 		rt_err("no randomness for a batch id");
 		return -1;
 	}
-	if (iomt_recbatch_begin(d->dgram + IOMT_WIRE_HDR_LEN,
-				sizeof(d->dgram) - IOMT_WIRE_HDR_LEN, d->id, &d->st.meta, &used)) {
+	if (r) {
 		rt_err("cannot start a REC_PUT batch (bad meta_Kdata in the state)");
 		return -1;
 	}
@@ -112,24 +116,15 @@ static int batch_add(struct data_run *d, const uint8_t *rec, size_t len)
 
 enum ack_result { ACK_NONE, ACK_DONE, ACK_RETRY };
 
-/* One datagram from the gateway: the answer to our batch, or noise. */
+/* One datagram from the gateway: the answer to our batch, or noise (the
+ * core's sc_batch_ack decides which). */
 static enum ack_result on_datagram(struct data_run *d, const uint8_t *buf, size_t len)
 {
-	const uint8_t *p;
-	uint8_t type, id[8], status;
-	uint16_t stored, dups;
-	size_t plen;
+	uint8_t status = 0;
+	uint16_t stored = 0, dups = 0;
 
-	if (iomt_wire_parse(buf, len, &type, &p, &plen) || type != IOMT_MSG_REC_ACK ||
-	    iomt_rec_ack_decode(id, &status, &stored, &dups, p, plen)) {
-		rt_dbg("ignored a %zu-byte datagram that is not a REC_ACK", len);
-		return ACK_NONE;
-	}
-	if (memcmp(id, d->id, sizeof(id))) {
-		rt_dbg("ignored a REC_ACK for another batch (a late answer)");
-		return ACK_NONE;
-	}
-	if (status == IOMT_REC_OK) {
+	switch (sc_batch_ack(buf, len, d->id, &status, &stored, &dups)) {
+	case SC_DONE:
 		if ((unsigned)stored + dups != d->count)
 			rt_warn("REC_ACK OK counts %u stored + %u duplicates for %u records",
 				stored, dups, d->count);
@@ -139,16 +134,19 @@ static enum ack_result on_datagram(struct data_run *d, const uint8_t *buf, size_
 		rt_dbg("batch of %u acknowledged: %u stored, %u duplicates", d->count, stored,
 		       dups);
 		return ACK_DONE;
-	}
-	if (status == IOMT_REC_MALFORMED) {
+	case SC_EREFUSED:
 		rt_err("the store refused a batch of %u records as malformed", d->count);
 		d->errors += d->count;
 		return ACK_DONE;
+	case SC_OK:
+		rt_dbg("REC_ACK %s: resending later",
+		       status == IOMT_REC_BUSY ? "BUSY" : status == IOMT_REC_INTERNAL ? "INTERNAL"
+											 : "UNREACHABLE");
+		return ACK_RETRY;
+	default:
+		rt_dbg("ignored a %zu-byte datagram that is not our batch's REC_ACK", len);
+		return ACK_NONE;
 	}
-	rt_dbg("REC_ACK %s: resending later",
-	       status == IOMT_REC_BUSY ? "BUSY" : status == IOMT_REC_INTERNAL ? "INTERNAL"
-										 : "UNREACHABLE");
-	return ACK_RETRY;
 }
 
 /* Waits up to ms for our ACK. */
@@ -194,7 +192,7 @@ static int batch_send(struct data_run *d)
 
 	if (!d->count)
 		return 0;
-	iomt_wire_put_hdr(d->dgram, IOMT_MSG_REC_PUT, d->used);
+	sc_batch_close(d->dgram, d->used);
 	d->batches++;
 	d->sent += d->count;
 	for (int attempt = 0; attempt <= d->o->retries; attempt++) {
@@ -224,10 +222,41 @@ static int batch_send(struct data_run *d)
 
 /* ---- the run ---- */
 
+/* The core seals (moving epoch, leaf and seq reservation forward, stored
+ * first when they must be); here only what went wrong is said. */
+static int seal(struct data_run *d, uint64_t t, const char *text, size_t tlen, uint8_t *rec,
+		size_t cap, size_t *rlen, struct iomt_record_hdr *h)
+{
+	uint32_t before = d->core.ks.epoch, epoch;
+	uint64_t leaf;
+	int r = iomt_keytree_locate(&d->core.meta.conf, t, &epoch, &leaf);
+
+	if (r) {
+		rt_err("time %" PRIu64 " is outside the key tree (before its start or past its "
+		       "last leaf)", t);
+		return -1;
+	}
+	r = sc_data_seal(&d->core, t, (const uint8_t *)text, tlen, rec, cap, rlen, h);
+	if (r == SC_ECLOCK)
+		rt_err("record time in leaf %" PRIu64 ", before the state's leaf %" PRIu64
+		       ": the clock went back; refusing to reuse a leaf's sequence numbers",
+		       leaf, d->core.leaf);
+	else if (r == SC_ESTORE || r == SC_EFAILED)
+		rt_err("%s: cannot persist the data-key state: %s; no record is sealed under "
+		       "an unsaved state", d->o->state, strerror(d->dev.err));
+	else if (r)
+		rt_err("sealing a record: %s", iomt_strerror(r));
+	if (r)
+		return -1;
+	if (epoch != before)
+		rt_info("epoch %" PRIu32 ": K_data refreshed, the previous one wiped", epoch);
+	return 0;
+}
+
 /* Seals record i into the batch, sending the batch first when it is full. */
 static int one_record(struct data_run *d, uint64_t i)
 {
-	uint8_t k_enc[IOMT_KEYTREE_KEY_LEN], rec[IOMT_RECORD_OVERHEAD + DATA_TEXT_MAX];
+	uint8_t rec[IOMT_RECORD_OVERHEAD + DATA_TEXT_MAX];
 	char text[DATA_TEXT_MAX];
 	struct iomt_record_hdr h;
 	uint64_t t_ms = record_time(d->o, i);
@@ -236,15 +265,10 @@ static int one_record(struct data_run *d, uint64_t i)
 
 	if (!batch_fits(d, IOMT_RECORD_OVERHEAD + tlen) && (batch_send(d) || batch_begin(d)))
 		return -1;
-	if (data_state_next(&d->st, t_ms / 1000, &h, k_enc))
-		return -1;
-	r = iomt_record_seal(k_enc, &h, (const uint8_t *)text, tlen, rec, sizeof(rec), &rlen);
-	iomt_wipe(k_enc, sizeof(k_enc));
+	r = seal(d, t_ms / 1000, text, tlen, rec, sizeof(rec), &rlen, &h);
 	iomt_wipe(text, sizeof(text));
-	if (r) {
-		rt_err("sealing a record: %s", iomt_strerror(r));
+	if (r)
 		return -1;
-	}
 	d->sealed++;
 	rt_dbg("record epoch=%" PRIu32 " leaf=%" PRIu64 " seq=%" PRIu32, h.epoch, h.leaf, h.seq);
 	return batch_add(d, rec, rlen);
@@ -256,31 +280,42 @@ static const char *key_id_hex(const uint8_t id[IOMT_KEYTREE_ID_LEN], char out[33
 	return out;
 }
 
-/* The state: loaded, or made from a fresh data key persisted before use. */
+/* The core: loaded from the state file, or given its first data key
+ * (persisted by the core before any use). */
 static int open_state(struct data_run *d, struct data_opts *o)
 {
-	struct iomt_keytree_meta m;
-	uint8_t k0[IOMT_KEYTREE_KEY_LEN];
+	const uint64_t t = o->ppd_timeout_ms / 4;
+	const struct sc_conf conf = { (uint32_t)(t < 100 ? 100 : t), 3 };
 	char hex[2 * IOMT_KEYTREE_ID_LEN + 1];
-	int r = data_state_open(&d->st, o->state, o->fail_persist_after);
+	int r;
 
-	if (r < 0)
+	if (sensor_store_open_or_create(&d->store, o->state))
 		return -1;
-	if (r == 0) {
+	d->store.fail_after = o->fail_persist_after;
+	r = sensor_store_load(&d->store, &d->dev, 0, &d->core, &conf);
+	if (r && r != SC_ENOSTATE) {
+		rt_err("%s: the state cannot be loaded (%d)", o->state, r);
+		return -1;
+	}
+	if (!d->core.has_data) {
 		data_opts_default_start(o, (o->clock_start ? o->clock_start * 1000 : wall_ms()) /
 					       1000);
-		r = data_prov_get(o, &m, k0) ? -1 : data_state_init(&d->st, &m, k0);
-		iomt_wipe(k0, sizeof(k0));
-		if (r)
+		if (data_prov_get(o, &d->core, &d->dev))
 			return -1;
 		rt_info("data key provisioned and saved: key id %s",
-			key_id_hex(d->st.meta.key_id, hex));
+			key_id_hex(d->core.meta.key_id, hex));
 		return 0;
 	}
 	rt_info("%s: key id %s, epoch %" PRIu32 ", leaf %" PRIu64 ", resuming at seq %" PRIu32,
-		o->state, key_id_hex(d->st.meta.key_id, hex), d->st.ks.epoch, d->st.leaf,
-		d->st.seq);
+		o->state, key_id_hex(d->core.meta.key_id, hex), d->core.ks.epoch, d->core.leaf,
+		d->core.seq);
 	return 0;
+}
+
+static void close_state(struct data_run *d)
+{
+	sc_wipe(&d->core);
+	sensor_store_close(&d->store);
 }
 
 static void summary(const struct data_run *d)
@@ -318,8 +353,9 @@ int sensor_data_main(int argc, char *const argv[])
 		return r > 0 ? 0 : 2;
 	d.o = &o;
 	d.fd = -1;
+	d.store.fd = -1;
 	if (open_state(&d, &o)) {
-		data_state_close(&d.st);
+		close_state(&d);
 		return 1;
 	}
 	d.fd = sensor_net_socket(&o.gw_addr);
@@ -332,7 +368,7 @@ int sensor_data_main(int argc, char *const argv[])
 	summary(&d);
 	if (d.fd >= 0)
 		close(d.fd);
-	data_state_close(&d.st);
+	close_state(&d);
 	iomt_wipe(d.dgram, sizeof(d.dgram));
 	return r || d.acked != d.sealed ? 1 : 0;
 }

@@ -2,7 +2,7 @@
 /*
  * `iomt-sensor data`: a sensor's data path (first paper, §IV). Each
  * measurement is sealed under the leaf key of the data-key tree
- * (data_state.h: write-ahead state, so no nonce is ever reused), records go
+ * (sensors/core: write-ahead state, so no nonce is ever reused), records go
  * in REC_PUT batches (lib/recbatch.h, a random batch id) over UDP to the
  * gateway, which relays them to the store. A batch is resent, with the same
  * id and bytes, after no answer, BUSY, INTERNAL or UNREACHABLE (waits

@@ -47,7 +47,8 @@ static const struct rt_conf_key data_keys[] = {
 	{ "retries", RT_CONF_INT, AT(retries), .min = 0, .max = 1000, .def = "10",
 	  .help = "resends of a batch (no answer, BUSY, UNREACHABLE) before giving up" },
 	{ "ppd_timeout", RT_CONF_DURATION, AT(ppd_timeout_ms), .min = 100, .max = 600000,
-	  .def = "10s", .help = "first run: how long to wait for the PPD's answer" },
+	  .def = "10s", .help = "first run: the wait for the KDC's and the PPD's answers (each "
+				 "request waits a quarter of it, resent up to 3 times)" },
 	{ "fail_persist_after", RT_CONF_INT, AT(fail_persist_after), .min = -1, .max = 1 << 30,
 	  .def = "-1", .help = "test: every state write after this many fails (-1: never)" },
 	{ "log_level", RT_CONF_LOGLEVEL, AT(log_level), .def = "info",

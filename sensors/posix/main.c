@@ -6,6 +6,7 @@
 
 #include "lib/rt_log.h"
 #include "data.h"
+#include "inspect.h"
 #include "provision.h"
 #include "run.h"
 
@@ -17,6 +18,7 @@ static const struct {
 	{ "provision", sensor_provision_main, "import a device provisioning file into a state file" },
 	{ "run", sensor_run_main, "simulate the devices: seed-002 key agreements with a MEC" },
 	{ "data", sensor_data_main, "seal measurements (data-key tree), send them to a gateway" },
+	{ "state", sensor_state_main, "show what a state file holds, device by device" },
 };
 
 static void usage(FILE *out)

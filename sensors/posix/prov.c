@@ -8,7 +8,6 @@
 
 #include "ct.h"
 #include "lib/rt_log.h"
-#include "lib/rt_recfile.h"
 #include "hex.h"
 #include "prov.h"
 
@@ -109,8 +108,8 @@ static int add_device(struct prov_reader *p, const struct sensor_prov *d, char *
 
 	if (duplicate(p->devs, p->n, d, err, errlen))
 		return -1;
-	if (p->n == RT_RECFILE_MAX_NREC) {
-		snprintf(err, errlen, "more than %d devices", RT_RECFILE_MAX_NREC);
+	if (p->n == SENSOR_PROV_MAX) {
+		snprintf(err, errlen, "more than %d devices", SENSOR_PROV_MAX);
 		return -1;
 	}
 	if (p->n == p->cap) {

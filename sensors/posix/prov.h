@@ -20,6 +20,7 @@
 
 enum {
 	SENSOR_PROV_LINE_MAX = 256,   /* a valid line is 74 characters */
+	SENSOR_PROV_MAX = 1 << 20,    /* devices in one file (run --devices' limit) */
 };
 
 struct sensor_prov {

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* `iomt-sensor provision` (see provision.h). */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "iomt_err.h"
 #include "lib/rt_conf.h"
 #include "lib/rt_daemon.h"
 #include "lib/rt_log.h"
 #include "prov.h"
 #include "provision.h"
 #include "run_opts.h"
-#include "state.h"
+#include "store.h"
 
 struct provision_opts {
 	char prov[RUN_OPTS_PATH_MAX];
@@ -33,6 +37,56 @@ static const struct rt_daemon_info provision_info = {
 	.summary = "Imports a device provisioning file into a new crash-safe state file.",
 	.keys = provision_keys,
 };
+
+/* Every device through the core's own factory provisioning (sc_provision_s2)
+ * into a temporary file, synced once, then linked into place: all or nothing. */
+static int fill(struct sensor_store *s, const struct sensor_prov *devs, size_t n)
+{
+	static const struct sc_conf conf = { 500, 0 };
+	struct sensor_dev d;
+	struct sc c;
+	int r = 0;
+
+	for (size_t i = 0; !r && i < n; i++) {
+		int k = sensor_store_load(s, &d, i, &c, &conf);
+
+		/* A fresh file holds nothing; a DID or DK lib/ refuses is a bug. */
+		if (k == SC_ENOSTATE)
+			k = sc_provision_s2(&c, devs[i].did, devs[i].dk);
+		else
+			k = IOMT_ESTATE;
+		r = k == SC_OK ? 0 : k == SC_ESTORE ? -d.err : -EINVAL;
+		sc_wipe(&c);
+	}
+	return r;
+}
+
+static int state_create(const char *path, const struct sensor_prov *devs, size_t n)
+{
+	struct sensor_store s;
+	char tmp[PATH_MAX];
+	int r;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.provisioning", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (access(path, F_OK) == 0) {
+		rt_err("%s: state file exists: refusing to overwrite device identities "
+		       "(remove it to provision again)", path);
+		return -EEXIST;
+	}
+	r = sensor_store_create_tmp(&s, tmp, n);
+	if (!r)
+		r = fill(&s, devs, n);
+	if (!r)
+		r = sensor_store_commit(&s, tmp, path);
+	sensor_store_close(&s);
+	if (r == -EEXIST)
+		rt_err("%s: state file appeared meanwhile: not overwritten", path);
+	else if (r)
+		rt_err("%s: cannot create the state file: %s", path, strerror(-r));
+	unlink(tmp);
+	return r;
+}
 
 static int parse(struct provision_opts *o, int argc, char *const argv[])
 {
@@ -64,7 +118,7 @@ int sensor_provision_main(int argc, char *const argv[])
 		return r > 0 ? 0 : 2;
 	if (sensor_prov_read(o.prov, &devs, &n))
 		return 1;
-	r = sensor_state_create(o.state, devs, n);
+	r = state_create(o.state, devs, n);
 	sensor_prov_free(devs, n);
 	if (r)
 		return 1;

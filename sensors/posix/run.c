@@ -12,7 +12,6 @@
 #include "lib/rt_log.h"
 #include "run.h"
 #include "runner.h"
-#include "state.h"
 
 enum {
 	RUN_EVENTS = 64,
@@ -57,11 +56,9 @@ static int pick_devices(struct runner *r, size_t in_file)
 static int runner_open(struct runner *r, const struct run_opts *o, int sfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	size_t in_file;
-
 	r->o = o;
 	r->ep = -1;
-	if (sensor_state_open(o->state, &r->state, &in_file) || pick_devices(r, in_file))
+	if (sensor_store_open(&r->state, o->state) || pick_devices(r, r->state.ndev))
 		return -1;
 	r->slots = calloc(r->nslots, sizeof(*r->slots));
 	if (!r->slots || stats_init(&r->st, r->ndev, (size_t)o->agreements)) {
@@ -85,7 +82,7 @@ static void runner_close(struct runner *r)
 	free(r->slots);
 	if (r->ep >= 0)
 		close(r->ep);
-	rt_recfile_close(r->state);
+	sensor_store_close(&r->state);
 	stats_free(&r->st);
 }
 
@@ -168,7 +165,7 @@ static int runner_loop(struct runner *r, int sfd)
 int sensor_run_main(int argc, char *const argv[])
 {
 	static struct run_opts o;
-	struct runner r = { .ep = -1 };
+	struct runner r = { .ep = -1, .state = { .fd = -1 } };
 	int rc, sfd;
 
 	rc = run_opts_parse(&o, argc, argv);

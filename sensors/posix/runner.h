@@ -2,16 +2,14 @@
 /*
  * `iomt-sensor run`: devices of the state file in slots, each slot one
  * device in flight with its own connected UDP socket, driven by an epoll
- * loop (run.c) through the per-slot state machine (slot.c):
+ * loop (run.c). Each slot runs sensors/core (sc.h) on the POSIX driver
+ * (store.h): the core owns the agreement (M1, M4 / DEV_ERR, deadlines,
+ * back-off, retries) and the write-ahead rule (the rotated identity is on
+ * disk before SK is returned); the slot only adds what the tool needs:
  *
- *   FREE --acquire--> READY --rate token--> AWAIT_M4 --M4, persisted--> READY
- *                                            |   ^                     (or FREE
- *                            timeout or BUSY v   | fresh M1             when all
- *                                          BACKOFF                      agreements
- *   any --refused, no answer, state error--> FREE (device failed)       are done)
- *
- * A device's rotated state is written to the state file before the
- * agreement counts as done or its session key is used (write-ahead).
+ *   FREE --acquire (sc_init)--> READY --rate token, sc_s2_start--> RUNNING
+ *   RUNNING --SC_DONE--> READY (or FREE when all agreements are done)
+ *   any --refused, no answer, storage error--> FREE (device failed)
  */
 #ifndef IOMT_SENSOR_RUNNER_H
 #define IOMT_SENSOR_RUNNER_H
@@ -19,32 +17,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/rt_recfile.h"
 #include "run_opts.h"
-#include "seed002.h"
+#include "sc.h"
 #include "stats.h"
+#include "store.h"
 
 enum slot_phase {
 	SLOT_FREE,       /* no device */
 	SLOT_READY,      /* between agreements: the next one waits for a rate token */
-	SLOT_AWAIT_M4,   /* M1 sent; deadline: stop waiting */
-	SLOT_BACKOFF,    /* deadline: send a fresh M1 */
+	SLOT_RUNNING,    /* the core's agreement in flight; deadline: the core's */
 };
 
 struct slot {
 	enum slot_phase phase;
 	int fd;
 	size_t dev_idx;
-	struct iomt_s2_device dev;   /* the persisted state, plus the pending run */
+	struct sc core;              /* the device: stored state and the run in flight */
+	struct sensor_dev drv;       /* its driver context: the state file, its index */
+	uint8_t busy_code;           /* the last answer was BUSY / INTERNAL (this code) */
 	unsigned done;               /* agreements finished by this device */
-	unsigned attempt;            /* retries used by the current agreement */
 	uint64_t deadline_us;
 	uint64_t started_us;         /* the current agreement's first M1 */
 };
 
 struct runner {
 	const struct run_opts *o;
-	struct rt_recfile *state;
+	struct sensor_store state;
 	size_t ndev, next_dev;       /* devices to simulate, next one to take */
 	struct slot *slots;
 	size_t nslots, active;

@@ -1,22 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* One device in flight: the slot state machine of `iomt-sensor run` (see runner.h). */
+/* One device in flight: sensors/core driven by `iomt-sensor run` (see runner.h). */
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "agree.h"
 #include "ct.h"
 #include "iomt_err.h"
 #include "lib/rt_log.h"
 #include "lib/rt_rng.h"
 #include "net.h"
 #include "runner.h"
-#include "state.h"
+#include "show.h"
 
-enum { SLOT_DGRAMS_PER_WAKEUP = 16 };   /* then let the other slots run */
+enum {
+	SLOT_DGRAMS_PER_WAKEUP = 16,    /* then let the other slots run */
+	SLOT_MAX_DGRAM = 512,           /* larger than any frame we accept */
+};
 
-/* Jitter and the --drop-m4 coin: never key material. */
+/* The --drop-m4 coin: never key material. */
 static uint32_t random_u32(void)
 {
 	uint32_t v;
@@ -35,7 +37,7 @@ void slot_release(struct runner *r, struct slot *s)
 	if (s->phase == SLOT_FREE)
 		return;
 	close(s->fd); /* also leaves the epoll set */
-	iomt_s2_device_wipe(&s->dev);
+	sc_wipe(&s->core);
 	s->fd = -1;
 	s->phase = SLOT_FREE;
 	r->active--;
@@ -62,15 +64,23 @@ static int open_socket(struct runner *r, struct slot *s)
 
 int slot_acquire(struct runner *r, struct slot *s, uint64_t now)
 {
+	const struct sc_conf conf = { (uint32_t)r->o->timeout_ms, (unsigned)r->o->retries };
+	int k;
+
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	s->dev_idx = r->next_dev++;
-	if (sensor_state_load(r->state, r->o->state, s->dev_idx, &s->dev)) {
+	k = sensor_store_load(&r->state, &s->drv, s->dev_idx, &s->core, &conf);
+	if (k || !s->core.has_id) {
+		rt_err("%s: device %zu: %s", r->o->state, s->dev_idx,
+		       k ? "no good state slot (never provisioned, or damaged)"
+			 : "holds no device identity (never provisioned)");
+		sc_wipe(&s->core);
 		stats_fail(&r->st, s->dev_idx, FAIL_STATE_READ, 0);
 		return -1;
 	}
 	if (open_socket(r, s)) {
-		iomt_s2_device_wipe(&s->dev);
+		sc_wipe(&s->core);
 		stats_fail(&r->st, s->dev_idx, FAIL_SOCKET, 0);
 		return -1;
 	}
@@ -80,30 +90,17 @@ int slot_acquire(struct runner *r, struct slot *s, uint64_t now)
 	return 0;
 }
 
-/* A fresh run: new R1, M1 out, wait for M4. A send error is a lost M1. */
-static void send_m1(struct runner *r, struct slot *s, uint64_t now)
+/* The core's M1 (first or retry) out; a send error is a lost M1. */
+static void send_m1(struct runner *r, struct slot *s, uint8_t *frame, size_t len)
 {
-	uint8_t r1[IOMT_S2_RAND_LEN], frame[SENSOR_M1_FRAME_LEN];
-	int err = rt_random(r1, sizeof(r1));
+	int err;
 
-	if (err) {
-		rt_err("device %zu: no randomness for R1: %s", s->dev_idx, strerror(-err));
-		fail_device(r, s, FAIL_INTERNAL, 0);
-		return;
-	}
-	err = sensor_agree_m1(&s->dev, r1, frame);
-	if (err) {
-		rt_err("device %zu: cannot start a run: %s", s->dev_idx, iomt_strerror(err));
-		fail_device(r, s, FAIL_INTERNAL, 0);
-		return;
-	}
 	if (r->o->corrupt_m1)
 		frame[IOMT_WIRE_HDR_LEN + 2 * IOMT_S2_ID_LEN] ^= 0x01; /* first byte of c1_i */
-	err = sensor_net_send(s->fd, frame, sizeof(frame));
+	err = sensor_net_send(s->fd, frame, len);
 	if (err)
 		rt_dbg("device %zu: M1 not sent (%s): as if lost", s->dev_idx, strerror(-err));
-	s->phase = SLOT_AWAIT_M4;
-	s->deadline_us = now + r->o->timeout_ms * 1000;
+	s->busy_code = 0;
 }
 
 /* Rate limit without bursts: one new agreement per 1/rate seconds. */
@@ -117,67 +114,85 @@ static int take_token(struct runner *r, uint64_t now)
 	return 1;
 }
 
-/* Timeout or BUSY: back off and start afresh, within the retry budget. */
-static void retry_later(struct runner *r, struct slot *s, uint64_t now, uint8_t busy_code)
+static void give_up(struct runner *r, struct slot *s)
 {
-	if (s->attempt >= (unsigned)r->o->retries) {
-		if (busy_code) {
-			rt_err("device %zu: MEC still answering %s after %u attempts: giving up",
-			       s->dev_idx, sensor_code_str(busy_code), s->attempt + 1);
-			fail_device(r, s, FAIL_REFUSED, busy_code);
-		} else {
-			rt_err("device %zu: no answer from the MEC after %u attempt%s (timeout %llu ms): "
-			       "giving up", s->dev_idx, s->attempt + 1, s->attempt ? "s" : "",
-			       (unsigned long long)r->o->timeout_ms);
-			fail_device(r, s, FAIL_NO_ANSWER, 0);
-		}
+	unsigned n = s->core.attempt;
+
+	if (s->busy_code) {
+		rt_err("device %zu: MEC still answering %s after %u attempts: giving up",
+		       s->dev_idx, sensor_code_str(s->busy_code), n);
+		fail_device(r, s, FAIL_REFUSED, s->busy_code);
 		return;
 	}
-	s->attempt++;
-	r->st.retries++;
-	s->phase = SLOT_BACKOFF;
-	s->deadline_us = now + 1000ull * sensor_backoff_ms((uint32_t)r->o->timeout_ms, s->attempt,
-							   random_u32());
+	rt_err("device %zu: no answer from the MEC after %u attempt%s (timeout %llu ms): "
+	       "giving up", s->dev_idx, n, n > 1 ? "s" : "", (unsigned long long)r->o->timeout_ms);
+	fail_device(r, s, FAIL_NO_ANSWER, 0);
+}
+
+/* The outcome of a core call other than SC_DONE / SC_IGNORED. */
+static void on_result(struct runner *r, struct slot *s, int k, uint8_t *frame, size_t len,
+		      uint8_t phase_before)
+{
+	switch (k) {
+	case SC_SEND:
+		send_m1(r, s, frame, len);
+		break;
+	case SC_OK:
+		/* A back-off began (a timeout, or BUSY / INTERNAL): one retry. */
+		if (phase_before == SC_S2_AWAIT_M4 && s->core.phase == SC_S2_BACKOFF)
+			r->st.retries++;
+		break;
+	case SC_ENOANSWER:
+		give_up(r, s);
+		return;
+	case SC_EREFUSED:
+		rt_err("device %zu: agreement refused: %s: device stopped", s->dev_idx,
+		       sensor_code_str(s->core.s2_code));
+		fail_device(r, s, FAIL_REFUSED, s->core.s2_code);
+		return;
+	default:
+		rt_err("device %zu: the agreement failed: %s", s->dev_idx,
+		       k == SC_ERNG ? "no randomness" : iomt_strerror(k));
+		fail_device(r, s, FAIL_INTERNAL, 0);
+		return;
+	}
+	s->deadline_us = sc_s2_deadline(&s->core) * 1000;
 }
 
 void slot_due(struct runner *r, struct slot *s, uint64_t now)
 {
+	uint8_t frame[SC_M1_FRAME_LEN], before = s->core.phase;
+	size_t len = 0;
+	int k;
+
 	switch (s->phase) {
 	case SLOT_READY:
 		if (!take_token(r, now)) {
 			s->deadline_us = r->next_token_us;
 			return;
 		}
-		s->attempt = 0;
 		s->started_us = now;
-		send_m1(r, s, now);
-		return;
-	case SLOT_AWAIT_M4:
-		rt_dbg("device %zu: no M4 within %llu ms", s->dev_idx,
-		       (unsigned long long)r->o->timeout_ms);
-		retry_later(r, s, now, 0);
-		return;
-	case SLOT_BACKOFF:
-		send_m1(r, s, now);
-		return;
-	case SLOT_FREE:
+		s->phase = SLOT_RUNNING;
+		k = sc_s2_start(&s->core, frame, sizeof(frame), &len);
+		break;
+	case SLOT_RUNNING:
+		if (before == SC_S2_AWAIT_M4)
+			rt_dbg("device %zu: no M4 within %llu ms", s->dev_idx,
+			       (unsigned long long)r->o->timeout_ms);
+		k = sc_s2_poll(&s->core, frame, sizeof(frame), &len);
+		break;
+	default:
 		return;
 	}
+	on_result(r, s, k, frame, len, before);
 }
 
-/* M4 verified: persist first, then adopt the new identity and use SK. */
-static void on_done(struct runner *r, struct slot *s, const struct iomt_s2_device *next,
-		    const uint8_t sk[IOMT_S2_KEY_LEN], uint64_t now)
+/* SC_DONE: the core stored the rotated identity before handing SK over. */
+static void on_done(struct runner *r, struct slot *s, const uint8_t sk[IOMT_S2_KEY_LEN],
+		    uint64_t now)
 {
 	char fp[SENSOR_FP_HEX_LEN];
 
-	if (sensor_state_save(r->state, r->o->state, s->dev_idx, next)) {
-		rt_err("device %zu: session key discarded unused; the state file keeps the previous "
-		       "identity, which the TTP still accepts: device stopped", s->dev_idx);
-		fail_device(r, s, FAIL_STATE_WRITE, 0);
-		return;
-	}
-	s->dev = *next;
 	s->done++;
 	r->st.ok++;
 	stats_latency(&r->st, now - s->started_us);
@@ -207,39 +222,45 @@ static int drop_m4(struct runner *r, struct slot *s, const uint8_t *buf, size_t 
 static void on_datagram(struct runner *r, struct slot *s, const uint8_t *buf, size_t len,
 			uint64_t now)
 {
-	struct iomt_s2_device next;
-	uint8_t sk[IOMT_S2_KEY_LEN], code = 0;
+	uint8_t sk[IOMT_S2_KEY_LEN], before = s->core.phase;
+	int k;
 
 	if (drop_m4(r, s, buf, len))
 		return;
-	switch (sensor_agree_input(&s->dev, buf, len, &next, sk, &code)) {
-	case SENSOR_IN_IGNORED:
+	k = sc_s2_input(&s->core, buf, len, sk);
+	switch (k) {
+	case SC_IGNORED:
 		r->st.ignored++;
 		rt_dbg("device %zu: ignored a %zu-byte datagram (not for this run)", s->dev_idx, len);
 		return;
-	case SENSOR_IN_DONE:
-		on_done(r, s, &next, sk, now);
+	case SC_DONE:
+		on_done(r, s, sk, now);
+		iomt_wipe(sk, sizeof(sk));
+		return;
+	case SC_ESTORE:
+		rt_err("%s: device %zu: cannot persist the new identity: %s", r->o->state,
+		       s->dev_idx, strerror(s->drv.err));
+		rt_err("device %zu: session key discarded unused; the state file keeps the previous "
+		       "identity, which the TTP still accepts: device stopped", s->dev_idx);
+		fail_device(r, s, FAIL_STATE_WRITE, 0);
+		return;
+	case SC_OK:
+	case SC_ENOANSWER:
+		s->busy_code = s->core.s2_code;
+		rt_info("device %zu: MEC answered %s", s->dev_idx, sensor_code_str(s->busy_code));
 		break;
-	case SENSOR_IN_RETRY:
-		rt_info("device %zu: MEC answered %s", s->dev_idx, sensor_code_str(code));
-		retry_later(r, s, now, code);
-		return;
-	case SENSOR_IN_REFUSED:
-		rt_err("device %zu: agreement refused: %s: device stopped", s->dev_idx,
-		       sensor_code_str(code));
-		fail_device(r, s, FAIL_REFUSED, code);
-		return;
+	default:
+		break;
 	}
-	iomt_wipe(sk, sizeof(sk));
-	iomt_s2_device_wipe(&next);
+	on_result(r, s, k, NULL, 0, before);
 }
 
 void slot_readable(struct runner *r, struct slot *s, uint64_t now)
 {
-	uint8_t buf[SENSOR_MAX_DGRAM];
+	uint8_t buf[SLOT_MAX_DGRAM];
 	int i;
 
-	/* Only AWAIT_M4 and BACKOFF have a run pending (a late M4 still counts). */
+	/* The core decides what a datagram is for (a late M4 still counts). */
 	for (i = 0; i < SLOT_DGRAMS_PER_WAKEUP && s->phase != SLOT_FREE; i++) {
 		ssize_t n = sensor_net_recv(s->fd, buf, sizeof(buf));
 

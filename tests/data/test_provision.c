@@ -111,3 +111,40 @@ TEST_F(prov, another_patients_sensor_is_refused_and_seals_nothing)
 	EXPECT_FALSE(env_file_has(self->s.out, "records: sealed"));
 	EXPECT_EQ(FS_GET(&self->fs, batches), 0u);
 }
+
+/* A power cut at the data key's write (the POSIX driver's test hook: the
+ * process dies before, half-way through, or right after the write): cut
+ * before it is whole, the key was never used and the next run asks the PPD
+ * again; cut after, the next run resumes with it. Either way the next run
+ * succeeds and its records open under PRF(K_master, meta) of the PPD. */
+TEST_F(prov, a_power_cut_at_the_key_write_then_the_next_run_succeeds)
+{
+	static const char *const modes[] = { "exit", "torn", "after" };
+	char hook[32];
+
+	for (unsigned m = 0; m < 3; m++) {
+		unsigned before = FS_GET(&self->fs, stored);
+		struct data_key k;
+
+		unlink(self->s.state);
+		ASSERT_EQ(truncate(self->s.out, 0) == 0 || errno == ENOENT, 1);
+		snprintf(hook, sizeof(hook), "%s:1", modes[m]);
+		setenv("IOMT_SENSOR_TEST_WRITE", hook, 1);
+		EXPECT_EQ(sensor(self, "sensor-1", "5", DAY_3H), 137);
+		unsetenv("IOMT_SENSOR_TEST_WRITE");
+		EXPECT_FALSE(env_file_has(self->s.out, "records: sealed"));
+		EXPECT_EQ(FS_GET(&self->fs, stored), before);
+		ASSERT_EQ(sensor(self, "sensor-1", "5", DAY_3H), 0);
+		EXPECT_EQ(env_file_has(self->s.out, "resuming at seq"), m == 2);
+		EXPECT_EQ(env_file_has(self->s.out, "data key provisioned and saved"), m < 2);
+		ASSERT_EQ(FS_GET(&self->fs, stored), before + 5);
+		/* One batch: its meta names the key; every record opens under it. */
+		memset(&k, 0, sizeof(k));
+		ASSERT_EQ(iomt_keytree_meta_decode(&k.meta, self->fs.last + 8,
+						   IOMT_KEYTREE_META_LEN), 0);
+		ASSERT_EQ(iomt_keytree_data_key0(self->p.kmaster, &k.meta, k.k0), 0);
+		for (size_t i = before; i < self->fs.nrec; i++)
+			EXPECT_EQ(data_key_open(&k, self->fs.rec[i].bytes, self->fs.rec[i].len), 0);
+	}
+	EXPECT_EQ(FS_GET(&self->fs, reuse), 0u);
+}

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -23,11 +24,12 @@
 
 #include "harness.h"
 #include "iomt_err.h"
-#include "lib/rt_recfile.h"
 #include "rt/rt_test.h"
 #include "seed002.h"
 #include "sp800_185.h"
 #include "testutil.h"
+/* The state file is sensors/core's storage image: read it with the core. */
+#include "../../sensors/core/sc_store.c"
 #include "wire.h"
 
 enum {
@@ -393,18 +395,53 @@ static void provision(FIXTURE_DATA(sensor) *self, size_t n)
 	provision_known(self, n, n);
 }
 
-/* Device idx as stored in the state file. */
+/* The state file as the core's storage: device idx's two slots. */
+struct file_dev {
+	int fd;
+	size_t idx;
+};
+
+static int fd_read(void *ctx, unsigned slot, uint8_t *buf, size_t len)
+{
+	struct file_dev *d = ctx;
+	off_t off = (off_t)((2 * d->idx + slot) * SC_STATE_LEN);
+
+	return pread(d->fd, buf, len, off) == (ssize_t)len ? 0 : -1;
+}
+
+static int fd_write(void *ctx, unsigned slot, const uint8_t *buf, size_t len)
+{
+	(void)ctx, (void)slot, (void)buf, (void)len;
+	return -1;	/* read only */
+}
+
+static int fd_rng(void *ctx, uint8_t *out, size_t n)
+{
+	(void)ctx;
+	return getrandom(out, n, 0) == (ssize_t)n ? 0 : -1;
+}
+
+static uint64_t fd_now(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static const struct sc_driver file_driver = { fd_rng, fd_read, fd_write, fd_now };
+
+/* Device idx as stored in the state file (its newest good slot). */
 static void stored(FIXTURE_DATA(sensor) *self, size_t idx, struct iomt_s2_device *dev)
 {
-	struct rt_recfile *f;
-	size_t len, n;
-	uint8_t blob[IOMT_S2_DEVICE_BLOB_LEN];
+	static const struct sc_conf conf = { 500, 0 };
+	struct file_dev d = { open(self->state, O_RDONLY | O_CLOEXEC), idx };
+	struct sc c;
 
-	ASSERT_EQ(rt_recfile_stat(self->state, &len, &n), 0);
-	ASSERT_EQ(rt_recfile_open(self->state, len, n, &f), 0);
-	ASSERT_EQ(rt_recfile_read(f, idx, blob), 0);
-	rt_recfile_close(f);
-	ASSERT_EQ(iomt_s2_device_import(dev, blob, sizeof(blob)), IOMT_OK);
+	ASSERT_GE(d.fd, 0);
+	ASSERT_EQ(sc_init(&c, &file_driver, &d, &conf), SC_OK);
+	close(d.fd);
+	ASSERT_EQ(c.has_id, 1);
+	*dev = c.id;
+	sc_wipe(&c);
 }
 
 /* Every device's stored identity is the TTP's current one: none desynchronised. */
@@ -669,7 +706,26 @@ TEST_F(sensor, run_usage_errors)
 		  1);
 	expect_in(err_text(self), "holds 2 devices; --devices 3 asks for more");
 	ASSERT_EQ(SENSOR(self, "run", "--state", self->prov, "--mec", self->mec), 1);
-	expect_in(err_text(self), "not a record file");
+	expect_in(err_text(self), "not a sensor state file");
+	/* Another process holds the file: refused, nothing sent. */
+	{
+		int fd = open(self->state, O_RDONLY | O_CLOEXEC);
+
+		ASSERT_GE(fd, 0);
+		ASSERT_EQ(flock(fd, LOCK_EX), 0);
+		ASSERT_EQ(SENSOR(self, "run", "--state", self->state, "--mec", self->mec), 1);
+		close(fd);
+	}
+	expect_in(err_text(self), "in use by another iomt-sensor");
+	/* Of the right size, but no slot checks (damaged, or not ours): refused. */
+	{
+		static char junk[2 * 2 * SC_STATE_LEN];
+
+		memset(junk, 0xa5, sizeof(junk));
+		ASSERT_EQ(rt_test_write(self->state, junk, sizeof(junk)), 0);
+	}
+	ASSERT_EQ(SENSOR(self, "run", "--state", self->state, "--mec", self->mec), 1);
+	expect_in(err_text(self), "device 0: no good state slot");
 	ASSERT_EQ(fake_count(self, &self->fake.m1s), 0);
 }
 
@@ -717,8 +773,8 @@ TEST_F_TIMEOUT(sensor, sigkill_mid_run_leaves_nobody_desynchronised, 120)
 	expect_all_in_sync(self, 200);
 }
 
-/* The state file cannot take the new identity (RLIMIT_FSIZE below its
- * records: EFBIG): the agreement fails, the key is never used, and the old
+/* The state file cannot take the new identity (the POSIX driver's test
+ * hook fails the first slot write with EIO): the agreement fails, the key is never used, and the old
  * identity, still on disk, agrees next time through the TTP's previous. */
 TEST_F(sensor, state_write_failure_discards_the_new_key)
 {
@@ -730,11 +786,13 @@ TEST_F(sensor, state_write_failure_discards_the_new_key)
 
 	provision(self, 1);
 	memcpy(first, self->fake.dev[0].did, ID);
-	spawn(self, argv, RT_RECFILE_BLOCK);
+	setenv("IOMT_SENSOR_TEST_WRITE", "fail:1", 1);
+	spawn(self, argv, 0);
+	unsetenv("IOMT_SENSOR_TEST_WRITE");
 	ASSERT_EQ(wait_sensor(self), 1);
 	ASSERT_EQ(fake_count(self, &self->fake.agreements), 1); /* the TTP rotated */
 	memcpy(fp, self->fake.dev[0].fp, sizeof(fp));
-	expect_in(err_text(self), "device 0: cannot persist the new identity: File too large");
+	expect_in(err_text(self), "device 0: cannot persist the new identity: Input/output error");
 	expect_in(self->text, "device 0: session key discarded unused");
 	ASSERT_NULL(strstr(self->text, fp));
 	ASSERT_NULL(strstr(self->text, "agreement 1 done"));
