@@ -15,15 +15,24 @@ enum {
 	IOMT_AES128_ROUNDS = 10,
 };
 
-/* 32-bit CPUs (the sensor firmware) keep only the byte round keys, added to
- * the state while it is unsliced: the context is 176 bytes instead of 532,
- * and no sliced schedule sits on the stack. Where aes.h is already included,
- * a host may define IOMT_AES_32 to compile lib/aes.c that way
- * (tests/lib/test_aes.c). */
+/* 32-bit CPUs (the sensor firmware) keep only the key: each block expands
+ * the round keys on the fly, one at a time, in lib/aes.c's small column-word
+ * AES with a computed S-box (flash is the sensor's budget, issue 8). The
+ * context is 16 bytes instead of 532 (a sensor's stack holds several). Where
+ * aes.h is already included, a host may define IOMT_AES_32 to compile
+ * lib/aes.c's 32-bit code with the host's context, its byte round keys
+ * filled too (tests/lib/test_aes.c); IOMT_AES_KEY_ONLY says the context is
+ * the 16-byte one. */
 #if UINTPTR_MAX <= 0xffffffffu && !defined(IOMT_X86) && !defined(IOMT_AES_32)
 #define IOMT_AES_32 1
+#define IOMT_AES_KEY_ONLY 1
 #endif
 
+#ifdef IOMT_AES_KEY_ONLY
+struct iomt_aes128 {
+	uint8_t rk[1][IOMT_AES_BLOCK_LEN];  /* the key: round key 0 */
+};
+#else
 struct iomt_aes128 {
 #ifndef IOMT_AES_32
 	/* Both forms of the round keys are kept, so the implementation can
@@ -43,6 +52,7 @@ struct iomt_aes128 {
 	uint8_t sliced;
 #endif
 };
+#endif
 
 /* Expands key. Returns IOMT_EINVAL on NULL arguments. */
 int iomt_aes128_init(struct iomt_aes128 *ctx, const uint8_t key[16]);

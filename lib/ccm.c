@@ -51,32 +51,32 @@ static int ccm_check(const struct iomt_aes128 *k, const uint8_t *nonce, size_t n
 	return IOMT_OK;
 }
 
-/* Puts A_i in the counter half of buf. i < 2^(8l): ccm_check bounds len. */
-static void ccm_counter(struct ccm *s, uint64_t i)
+/* A_0 with v in its last l bytes into dst: A_v, or B0 less its flags.
+ * v < 2^(8l): ccm_check bounds len. */
+static void ccm_block(const struct ccm *s, uint8_t *dst, size_t v)
 {
-	uint8_t *a = s->buf + BLOCK;
+	memcpy(dst, s->a0, BLOCK);
+	for (unsigned j = 0; j < s->l; j++, v >>= 8)
+		dst[BLOCK - 1 - j] = (uint8_t)v;
+}
 
-	memcpy(a, s->a0, BLOCK);
-	for (unsigned j = 0; j < s->l; j++, i >>= 8)
-		a[BLOCK - 1 - j] = (uint8_t)i;
+/* Puts A_i in the counter half of buf. */
+static void ccm_counter(struct ccm *s, size_t i)
+{
+	ccm_block(s, s->buf + BLOCK, i);
 }
 
 /* B0 (the first, pending MAC block) and A_0 (SP 800-38C A.2). */
 static void ccm_start(struct ccm *s, const struct iomt_aes128 *k, const uint8_t *nonce,
 		      size_t nonce_len, size_t aad_len, size_t len, size_t tag_len)
 {
-	uint8_t *b0 = s->buf;
-	uint64_t n = len;
-
 	s->k = k;
 	s->l = (unsigned)(15 - nonce_len);
 	s->a0[0] = (uint8_t)(s->l - 1);
 	memcpy(s->a0 + 1, nonce, nonce_len);
 	memset(s->a0 + 1 + nonce_len, 0, s->l);
-	memcpy(b0, s->a0, BLOCK);
-	b0[0] |= (uint8_t)((aad_len ? 0x40 : 0) | ((tag_len - 2) / 2) << 3);
-	for (unsigned j = 0; j < s->l; j++, n >>= 8)
-		b0[BLOCK - 1 - j] = (uint8_t)n;
+	ccm_block(s, s->buf, len);
+	s->buf[0] |= (uint8_t)((aad_len ? 0x40 : 0) | ((tag_len - 2) / 2) << 3);
 	s->pos = BLOCK;
 }
 
@@ -132,7 +132,7 @@ static void ccm_crypt(struct ccm *s, const uint8_t *in, uint8_t *out, size_t len
 		      int decrypt, uint8_t mac[BLOCK], size_t tag_len)
 {
 	uint8_t *x = s->buf, *ks = s->buf + BLOCK;
-	uint64_t i = 1;
+	size_t i = 1;
 
 	/* The pending MAC block goes with A_1, or with A_0 if there is no payload. */
 	ccm_counter(s, len ? 1 : 0);

@@ -61,13 +61,37 @@ static int box_open(const uint8_t session[IOMT_KDC_KEY_LEN], const uint8_t *aad,
 	return IOMT_KDC_OK;
 }
 
+/* The box of a request whose AP_REQ is in out: under the AP session key,
+ * which goes to session and c->session. Apart from iomt_kchan_req_seal so
+ * that its locals are off the stack under the AP_REQ's own box (a sensor's
+ * deepest path, issue 8). */
+static __attribute__((noinline)) int req_box(struct iomt_kdc_client *c, uint8_t op, size_t len,
+					     const uint8_t nonce[IOMT_KDC_BOX_NONCE_LEN],
+					     uint8_t *out, uint8_t session[IOMT_KDC_KEY_LEN])
+{
+	const uint8_t aad[REQ_AAD_LEN] = { IOMT_KCHAN_USE_REQ, op };
+	int rc;
+
+	/* The key of the request in flight, also for iomt_kchan_rep_open
+	 * (iomt_kdc_client_ap_req zeroed it): the reply checks against it
+	 * instead of deriving it again, one KMAC off the sensor's deepest
+	 * stack (issue 8). */
+	iomt_kdc_ap_session(c->sess_key, c->auth_nonce, c->auth_ms, c->session);
+	out[OFF_OP] = op;
+	rc = box_seal(c->session, aad, sizeof(aad), nonce,
+		      out + OFF_BOX + IOMT_KDC_BOX_NONCE_LEN, len, out + OFF_BOX);
+	if (!rc)
+		memcpy(session, c->session, IOMT_KDC_KEY_LEN);
+	else
+		iomt_wipe(c->session, sizeof(c->session));
+	return rc;
+}
+
 int iomt_kchan_req_seal(struct iomt_kdc_client *c, uint64_t now_ms, uint8_t op,
 			const uint8_t *body, size_t len, const uint8_t rnd[IOMT_KCHAN_RAND],
 			uint8_t *out, size_t cap, size_t *out_len,
 			uint8_t session[IOMT_KDC_KEY_LEN])
 {
-	const uint8_t aad[REQ_AAD_LEN] = { IOMT_KCHAN_USE_REQ, op };
-	uint8_t s[IOMT_KDC_KEY_LEN];
 	int rc;
 
 	if (out_len)
@@ -85,17 +109,11 @@ int iomt_kchan_req_seal(struct iomt_kdc_client *c, uint64_t now_ms, uint8_t op,
 		iomt_wipe(out, IOMT_KCHAN_REQ_OVERHEAD + len);
 		return rc;
 	}
-	iomt_kdc_ap_session(c->sess_key, c->auth_nonce, c->auth_ms, s);
-	out[OFF_OP] = op;
-	rc = box_seal(s, aad, sizeof(aad), rnd + IOMT_KDC_AP_REQ_RAND,
-		      out + OFF_BOX + IOMT_KDC_BOX_NONCE_LEN, len, out + OFF_BOX);
-	if (!rc) {
-		memcpy(session, s, IOMT_KDC_KEY_LEN);
+	rc = req_box(c, op, len, rnd + IOMT_KDC_AP_REQ_RAND, out, session);
+	if (!rc)
 		*out_len = IOMT_KCHAN_REQ_OVERHEAD + len;
-	} else {
+	else
 		iomt_wipe(out, IOMT_KCHAN_REQ_OVERHEAD + len);
-	}
-	iomt_wipe(s, sizeof(s));
 	return rc;
 }
 
@@ -172,7 +190,7 @@ int iomt_kchan_rep_open(struct iomt_kdc_client *c, const uint8_t session[IOMT_KD
 			const uint8_t *p, size_t len, uint8_t *status, uint8_t *body, size_t cap,
 			size_t *body_len)
 {
-	uint8_t aad[REP_AAD_LEN], s[IOMT_KDC_KEY_LEN];
+	uint8_t aad[REP_AAD_LEN];
 	int rc;
 
 	if (body_len)
@@ -184,21 +202,19 @@ int iomt_kchan_rep_open(struct iomt_kdc_client *c, const uint8_t session[IOMT_KD
 	/* A status and a box, however empty. */
 	if (len < IOMT_KCHAN_REP_OVERHEAD || cap < len - IOMT_KCHAN_REP_OVERHEAD)
 		return IOMT_KDC_ERR_MALFORMED;
-	/* The key must be the one of the request in flight. */
-	iomt_kdc_ap_session(c->sess_key, c->auth_nonce, c->auth_ms, s);
-	if (!iomt_ct_eq(s, session, sizeof(s))) {
-		iomt_wipe(s, sizeof(s));
+	/* The key must be the one of the request in flight, which
+	 * iomt_kchan_req_seal left in c->session (an AP_REQ of
+	 * iomt_kdc_client_ap_req alone leaves it zero: no KCHAN request). */
+	if (iomt_ct_is_zero(c->session, sizeof(c->session)) ||
+	    !iomt_ct_eq(c->session, session, sizeof(c->session)))
 		return IOMT_KDC_ERR_STATE;
-	}
 	rep_aad(aad, p[0], c->auth_nonce);
-	rc = box_open(s, aad, sizeof(aad), p + 1, len - 1, body);
+	rc = box_open(session, aad, sizeof(aad), p + 1, len - 1, body);
 	if (!rc) {
 		*status = p[0];
 		*body_len = len - IOMT_KCHAN_REP_OVERHEAD;
-		memcpy(c->session, s, sizeof(s));
 		c->state = IOMT_KDC_C_ESTABLISHED;
 	}
-	iomt_wipe(s, sizeof(s));
 	return rc;
 }
 

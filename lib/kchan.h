@@ -57,7 +57,10 @@ enum iomt_kchan_status {
  * Client: from a client holding a ticket for the service (HAVE_TICKET or
  * ESTABLISHED), builds a KCHAN_REQ payload into out (IOMT_KCHAN_REQ_OVERHEAD
  * + len bytes) and returns the session key the reply will be sealed under
- * (the caller wipes it). The client goes to AP_SENT. rnd: IOMT_KCHAN_RAND
+ * (the caller wipes it; the client keeps a copy in c->session for
+ * iomt_kchan_rep_open). The body may sit inside out (e.g. where the AP_REQ
+ * or the box go): it is moved to its place before anything is written. The
+ * client goes to AP_SENT. rnd: IOMT_KCHAN_RAND
  * fresh bytes. Codes: lib/kdc.h (EXPIRED, STATE, MALFORMED for an op of 0,
  * a body over IOMT_KCHAN_REQ_BODY_MAX or a short cap).
  */

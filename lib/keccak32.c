@@ -25,16 +25,16 @@ union lane {
 	uint32_t w[2];
 };
 
-/* The iota constants of lib/keccak_rc.c, interleaved: even, odd word. */
-static const uint32_t rc32[48] = {
-	0x00000001, 0x00000000, 0x00000000, 0x00000089, 0x00000000, 0x8000008b,
-	0x00000000, 0x80008080, 0x00000001, 0x0000008b, 0x00000001, 0x00008000,
-	0x00000001, 0x80008088, 0x00000001, 0x80000082, 0x00000000, 0x0000000b,
-	0x00000000, 0x0000000a, 0x00000001, 0x00008082, 0x00000000, 0x00008003,
-	0x00000001, 0x0000808b, 0x00000001, 0x8000000b, 0x00000001, 0x8000008a,
-	0x00000001, 0x80000081, 0x00000000, 0x80000081, 0x00000000, 0x80000008,
-	0x00000000, 0x00000083, 0x00000000, 0x80008003, 0x00000001, 0x80008088,
-	0x00000000, 0x80000088, 0x00000001, 0x00008000, 0x00000000, 0x80008082
+/* The iota constants of lib/keccak_rc.c, interleaved: the odd words, and
+ * the even words as bit r of RC_EVEN (a 64-bit constant has bits 0, 1, 3, 7,
+ * 15, 31 and 63 only, so its even word is 0 or 1): half the flash of a
+ * table of both words. */
+#define RC_EVEN 0x50f4f1u
+static const uint32_t rc_odd[24] = {
+	0x00000000, 0x00000089, 0x8000008b, 0x80008080, 0x0000008b, 0x00008000,
+	0x80008088, 0x80000082, 0x0000000b, 0x0000000a, 0x00008082, 0x00008003,
+	0x0000808b, 0x8000000b, 0x8000008a, 0x80000081, 0x80000081, 0x80000008,
+	0x00000083, 0x80008003, 0x80008088, 0x80000088, 0x00008000, 0x80008082,
 };
 
 /* Even bits of x to bits 0..15, odd bits to 16..31 (an unshuffle,
@@ -62,12 +62,12 @@ static inline __attribute__((always_inline)) uint32_t zip(uint32_t x)
 }
 
 /* One round from a to e; word 2i is the even half of lane i, 2i + 1 the odd
- * half. rc: this round's iota constant, even and odd word. Generated from
+ * half. rce, rco: this round's iota constant, even and odd word. Generated from
  * the 64-bit round of keccak_perm.h: a rotation by 2k rotates both halves
  * by k; by 2k + 1 it rotates the odd half by k + 1 into the even one and
  * the even half by k into the odd one. */
 static inline __attribute__((always_inline)) void
-keccak32_round(word32 *e, const word32 *a, const uint32_t *rc)
+keccak32_round(word32 *e, const word32 *a, uint32_t rce, uint32_t rco)
 {
 	uint32_t c0e, c0o, c1e, c1o, c2e, c2o, c3e, c3o, c4e, c4o;
 	uint32_t d0e, d0o, d1e, d1o, d2e, d2o, d3e, d3o, d4e, d4o;
@@ -99,7 +99,7 @@ keccak32_round(word32 *e, const word32 *a, const uint32_t *rc)
 	b2 = ROL32(a[25] ^ d2o, 22);
 	b3 = ROL32(a[37] ^ d3o, 11);
 	b4 = ROL32(a[48] ^ d4e, 7);
-	e[0] = b0 ^ (~b1 & b2) ^ rc[0];
+	e[0] = b0 ^ (~b1 & b2) ^ rce;
 	e[2] = b1 ^ (~b2 & b3);
 	e[4] = b2 ^ (~b3 & b4);
 	e[6] = b3 ^ (~b4 & b0);
@@ -110,7 +110,7 @@ keccak32_round(word32 *e, const word32 *a, const uint32_t *rc)
 	b2 = ROL32(a[24] ^ d2e, 21);
 	b3 = ROL32(a[36] ^ d3e, 10);
 	b4 = ROL32(a[49] ^ d4o, 7);
-	e[1] = b0 ^ (~b1 & b2) ^ rc[1];
+	e[1] = b0 ^ (~b1 & b2) ^ rco;
 	e[3] = b1 ^ (~b2 & b3);
 	e[5] = b2 ^ (~b3 & b4);
 	e[7] = b3 ^ (~b4 & b0);
@@ -222,44 +222,43 @@ static inline __attribute__((always_inline)) uint64_t deilv(uint32_t ev, uint32_
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* One function calling none, rounds and conversions inlined:
+/* One function calling none, the rounds inlined:
  * tests/bench/bench_fw.sh counts permutations by entries into a function
- * of this name. The state is permuted in place; e: 50 words for every other
- * round's output. conv: 1 if st holds FIPS 202 lanes, converted in place on
- * entry and back on exit; 0 if it holds interleaved ones (public, never
- * secret: a branch on the caller only). */
-static void __attribute__((noinline)) keccak_perm(uint64_t st[25], word32 *e, int conv)
+ * of this name. st holds interleaved lanes and is permuted in place; e: 50
+ * words for every other round's output. The lane conversions of
+ * iomt_keccak_f1600_32 are outside it, so a firmware whose sponges keep
+ * their state interleaved (all of lib/'s) links none of them. */
+static void __attribute__((noinline)) keccak_perm(uint64_t st[25], word32 *e)
 {
-	word32 *a = (word32 *)st, *from = a, *to = e, *t;
+	word32 *from = (word32 *)st, *to = e, *t;
 
-	if (conv)
-		for (unsigned i = 0; i < 25; i++) {
-			uint32_t ev, od;
-
-			ilv(st[i], &ev, &od);
-			a[2 * i] = ev;
-			a[2 * i + 1] = od;
-		}
-	for (unsigned r = 0; r < 48; r += 2) {
-		keccak32_round(to, from, rc32 + r);
+	for (unsigned r = 0; r < 24; r++) {
+		keccak32_round(to, from, RC_EVEN >> r & 1, rc_odd[r]);
 		t = from;
 		from = to;
 		to = t;
 	}
 	/* 24 rounds: the result is back in st. */
-	if (conv)
-		for (unsigned i = 0; i < 25; i++) {
-			uint32_t ev = a[2 * i], od = a[2 * i + 1];
-
-			st[i] = deilv(ev, od);
-		}
 }
 
 void iomt_keccak_f1600_32(uint64_t st[25])
 {
+	word32 *a = (word32 *)st;
 	uint32_t e[50];
 
-	keccak_perm(st, e, 1);
+	for (unsigned i = 0; i < 25; i++) {
+		uint32_t ev, od;
+
+		ilv(st[i], &ev, &od);
+		a[2 * i] = ev;
+		a[2 * i + 1] = od;
+	}
+	keccak_perm(st, e);
+	for (unsigned i = 0; i < 25; i++) {
+		uint32_t ev = a[2 * i], od = a[2 * i + 1];
+
+		st[i] = deilv(ev, od);
+	}
 	iomt_wipe(e, sizeof(e));
 }
 
@@ -267,7 +266,7 @@ void iomt_keccak_f1600_32i(uint64_t st[25])
 {
 	uint32_t e[50];
 
-	keccak_perm(st, e, 0);
+	keccak_perm(st, e);
 	iomt_wipe(e, sizeof(e));
 }
 

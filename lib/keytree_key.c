@@ -90,9 +90,11 @@ static int descend(uint8_t key[KEY_LEN], const uint16_t *label, unsigned from, u
 	return err;
 }
 
-int iomt_keytree_node_key(const struct iomt_keytree_conf *c, uint32_t epoch,
-			  const uint8_t k_data[IOMT_KEYTREE_KEY_LEN], const struct iomt_keytree_node *n,
-			  uint8_t out[IOMT_KEYTREE_KEY_LEN])
+/* iomt_keytree_node_key's checks: IOMT_OK or the error. Not inlined, so
+ * the shape is off the stack under the KMACs (a sensor's stack, issue 8). */
+static __attribute__((noinline)) int node_key_check(const struct iomt_keytree_conf *c,
+						    uint32_t epoch,
+						    const struct iomt_keytree_node *n)
 {
 	struct iomt_keytree_shape sh;
 	int err = iomt_keytree_shape(c, &sh);
@@ -101,11 +103,22 @@ int iomt_keytree_node_key(const struct iomt_keytree_conf *c, uint32_t epoch,
 		err = iomt_keytree_node_check(c, n);
 	if (err)
 		return err;
-	if (!k_data || !out)
-		return IOMT_EINVAL;
 	/* Above epoch_level a node spans epochs; below it, it must be one of
 	 * this epoch's nodes (K_data_e's tree has them all, used or not). */
 	if (n->level < sh.epoch_level || !iomt_keytree_in_epoch(&sh, epoch, iomt_keytree_node_first(&sh, n)))
+		return IOMT_EINVAL;
+	return IOMT_OK;
+}
+
+int iomt_keytree_node_key(const struct iomt_keytree_conf *c, uint32_t epoch,
+			  const uint8_t k_data[IOMT_KEYTREE_KEY_LEN], const struct iomt_keytree_node *n,
+			  uint8_t out[IOMT_KEYTREE_KEY_LEN])
+{
+	int err = node_key_check(c, epoch, n);
+
+	if (err)
+		return err;
+	if (!k_data || !out)
 		return IOMT_EINVAL;
 	memmove(out, k_data, KEY_LEN);
 	return descend(out, n->label, 0, n->level);

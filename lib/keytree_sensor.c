@@ -37,19 +37,31 @@ int iomt_keytree_sensor_init(struct iomt_keytree_sensor *s, const struct iomt_ke
 	return IOMT_OK;
 }
 
-int iomt_keytree_sensor_advance(struct iomt_keytree_sensor *s, uint32_t epoch)
+/* The schedule's number of epochs into *epochs. Not inlined: the shape is
+ * then off the stack under the refresh's KMAC (a sensor's stack, issue 8). */
+static __attribute__((noinline)) int epochs_of(const struct iomt_keytree_conf *c,
+					       uint64_t *epochs)
 {
 	struct iomt_keytree_shape sh;
+	int err = iomt_keytree_shape(c, &sh);
+
+	*epochs = err ? 0 : sh.epochs;
+	return err;
+}
+
+int iomt_keytree_sensor_advance(struct iomt_keytree_sensor *s, uint32_t epoch)
+{
+	uint64_t epochs;
 	int err;
 
 	if (!s)
 		return IOMT_EINVAL;
 	if (!s->live)
 		return IOMT_ESTATE;
-	err = iomt_keytree_shape(&s->conf, &sh);
+	err = epochs_of(&s->conf, &epochs);
 	if (err)
 		return err;
-	if (epoch >= sh.epochs)
+	if (epoch >= epochs)
 		return IOMT_EINVAL;
 	/* Forward only: the key of an earlier epoch is gone by design. */
 	if (epoch < s->epoch)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* cSHAKE128 and KMAC128 (NIST SP 800-185 sections 3 and 4). */
+#include <string.h>
 #include "sp800_185.h"
+#include "bytes.h"
 #include "ct.h"
 #include "iomt_err.h"
 
@@ -23,26 +25,22 @@ static inline int bits_overflow(size_t n)
 static unsigned encode_int(uint8_t out[9], uint64_t x, int right)
 {
 	uint8_t be[8];
-	unsigned n = 1;
+	unsigned z = 0, n;
 
-	for (int i = 0; i < 8; i++)
-		be[i] = (uint8_t)(x >> (56 - 8 * i));
-	while (n < 8 && (x >> (8 * n)))
-		n++;
-	if (right) {
-		for (unsigned i = 0; i < n; i++)
-			out[i] = be[8 - n + i];
-		out[n] = (uint8_t)n;
-	} else {
-		out[0] = (uint8_t)n;
-		for (unsigned i = 0; i < n; i++)
-			out[1 + i] = be[8 - n + i];
-	}
+	iomt_store_be64(be, x);
+	while (z < 7 && !be[z])
+		z++;
+	n = 8 - z;
+	memcpy(out + !right, be + z, n);
+	out[right ? n : 0] = (uint8_t)n;
 	return n + 1;
 }
 
-/* encode_string(S) = left_encode(8 * len(S)) || S. */
-static int absorb_string(struct iomt_shake128 *s, const void *p, size_t len)
+/* encode_string(S) = left_encode(8 * len(S)) || S. Inlined, as is the
+ * cSHAKE prefix into KMAC's: each call level is a frame under the
+ * permutation on a sensor's deepest stack (issue 8). */
+static inline __attribute__((always_inline)) int
+absorb_string(struct iomt_shake128 *s, const void *p, size_t len)
 {
 	uint8_t enc[9];
 
@@ -59,15 +57,16 @@ static void pad_to_block(struct iomt_shake128 *s)
 	iomt_shake128_pad_block(s);
 }
 
-static void absorb_bytepad_header(struct iomt_shake128 *s)
+static inline __attribute__((always_inline)) void absorb_bytepad_header(struct iomt_shake128 *s)
 {
 	uint8_t enc[9];
 
 	iomt_shake128_absorb(s, enc, encode_int(enc, RATE, 0));
 }
 
-int iomt_cshake128_init(struct iomt_shake128 *s, const void *n, size_t nlen,
-			const void *custom, size_t customlen)
+static inline __attribute__((always_inline)) int
+cshake_init(struct iomt_shake128 *s, const void *n, size_t nlen, const void *custom,
+	    size_t customlen)
 {
 	int err;
 
@@ -85,6 +84,12 @@ int iomt_cshake128_init(struct iomt_shake128 *s, const void *n, size_t nlen,
 	return err;
 }
 
+int iomt_cshake128_init(struct iomt_shake128 *s, const void *n, size_t nlen,
+			const void *custom, size_t customlen)
+{
+	return cshake_init(s, n, nlen, custom, customlen);
+}
+
 int iomt_kmac128_init(struct iomt_shake128 *s, const void *key, size_t keylen,
 		      const void *custom, size_t customlen)
 {
@@ -92,7 +97,7 @@ int iomt_kmac128_init(struct iomt_shake128 *s, const void *key, size_t keylen,
 
 	if (keylen && !key)
 		return IOMT_EINVAL;
-	err = iomt_cshake128_init(s, "KMAC", 4, custom, customlen);
+	err = cshake_init(s, "KMAC", 4, custom, customlen);
 	if (err)
 		return err;
 	absorb_bytepad_header(s);
@@ -108,7 +113,8 @@ int iomt_kmac128_update(struct iomt_shake128 *s, const void *msg, size_t len)
 	return iomt_shake128_absorb(s, msg, len);
 }
 
-static int kmac_finish(struct iomt_shake128 *s, void *out, size_t outlen, uint64_t lbits)
+static inline __attribute__((always_inline)) int
+kmac_finish(struct iomt_shake128 *s, void *out, size_t outlen, uint64_t lbits)
 {
 	uint8_t enc[9];
 	int err;

@@ -94,8 +94,9 @@ struct sc {
 	struct sc_conf conf;
 	uint32_t gen;                   /* generation of the last good slot */
 	uint8_t failed;                 /* a write failed: refuse until sc_init */
-	/* seed 002: id is the stored (idle) identity, dev the working copy */
-	struct iomt_s2_device id, dev;
+	/* seed 002: the identity, with the run in flight (AWAIT_M4) if any;
+	 * the state is stored with that run dropped (idle) */
+	struct iomt_s2_device id;
 	uint8_t has_id;
 	uint8_t phase;                  /* enum sc_s2_phase */
 	unsigned attempt;
@@ -133,12 +134,21 @@ int sc_s2_poll(struct sc *c, uint8_t *out, size_t cap, size_t *out_len);
 /* When sc_s2_poll next has work (0 when idle). */
 uint64_t sc_s2_deadline(const struct sc *c);
 uint32_t sc_backoff_ms(uint32_t timeout_ms, unsigned attempt, uint32_t rnd);
+/* Internal (sc_agree.c, sc_prov.c): after failed run number attempt, the
+ * deadline of the next (now + sc_backoff_ms with a random jitter) into
+ * *deadline; SC_ENOANSWER past conf.retries, SC_ERNG (*deadline unchanged). */
+int sc_retry_at(struct sc *c, unsigned attempt, uint64_t *deadline);
 
 /* ---- sc_data.c ---- */
 /* The first data key (from the PPD over the KDC channel, or a file): meta
  * and K_data_0 are persisted before the key is used. */
 int sc_data_provision(struct sc *c, const struct iomt_keytree_meta *m,
 		      const uint8_t k_data0[IOMT_KEYTREE_KEY_LEN]);
+/* Internal (sc_prov.c): sc_data_provision without the write; the caller
+ * calls sc_persist before the key is used (its own frame then off the
+ * stack under the write, issue 8). */
+int sc_data_set(struct sc *c, const struct iomt_keytree_meta *m,
+		const uint8_t k_data0[IOMT_KEYTREE_KEY_LEN]);
 /* The refresh timer: moves to t's epoch, wiping older keys, persisted. */
 int sc_data_tick(struct sc *c, uint64_t t);
 /* Seals data taken at Unix time t into out (len + IOMT_RECORD_OVERHEAD). */

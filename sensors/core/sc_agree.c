@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Seed 002, the device side: M1 out, M4 / DEV_ERR in, retries (see sc.h). */
 #include <string.h>
+#include "bytes.h"
 #include "ct.h"
 #include "iomt_err.h"
 #include "sc.h"
@@ -19,6 +20,25 @@ uint32_t sc_backoff_ms(uint32_t timeout_ms, unsigned attempt, uint32_t rnd)
 	return (uint32_t)d - (uint32_t)d / 2 + rnd % ((uint32_t)d / 2 + 1);
 }
 
+static void end_run(struct sc *c)
+{
+	iomt_s2_device_abort(&c->id);
+	c->phase = SC_S2_IDLE;
+}
+
+int sc_retry_at(struct sc *c, unsigned attempt, uint64_t *deadline)
+{
+	uint8_t rnd[4];
+
+	if (attempt > c->conf.retries)
+		return SC_ENOANSWER;
+	if (c->drv->rng(c->ctx, rnd, sizeof(rnd)))
+		return SC_ERNG;
+	*deadline = c->drv->now_ms(c->ctx) +
+		    sc_backoff_ms(c->conf.timeout_ms, attempt, iomt_load_be32(rnd));
+	return SC_OK;
+}
+
 /* A fresh run: new R1, M1 framed into out. */
 static int send_m1(struct sc *c, uint8_t *out, size_t cap, size_t *out_len)
 {
@@ -28,11 +48,10 @@ static int send_m1(struct sc *c, uint8_t *out, size_t cap, size_t *out_len)
 	if (cap < SC_M1_FRAME_LEN)
 		return IOMT_ESIZE;
 	if (c->drv->rng(c->ctx, r1, sizeof(r1))) {
-		iomt_s2_device_abort(&c->dev);
-		c->phase = SC_S2_IDLE;
+		end_run(c);
 		return SC_ERNG;
 	}
-	r = iomt_s2_device_start(&c->dev, r1, out + IOMT_WIRE_HDR_LEN);
+	r = iomt_s2_device_start(&c->id, r1, out + IOMT_WIRE_HDR_LEN);
 	iomt_wipe(r1, sizeof(r1));
 	if (r)
 		return r;
@@ -53,68 +72,49 @@ int sc_s2_start(struct sc *c, uint8_t *out, size_t cap, size_t *out_len)
 		return SC_ENOSTATE;
 	if (c->phase != SC_S2_IDLE)
 		return SC_EBUSY;
-	c->dev = c->id;
 	c->attempt = 1;
 	c->s2_code = 0;
 	return send_m1(c, out, cap, out_len);
-}
-
-static void end_run(struct sc *c)
-{
-	iomt_s2_device_abort(&c->dev);
-	c->phase = SC_S2_IDLE;
 }
 
 /* Run number attempt failed: wait before the next, or SC_ENOANSWER once
  * the retry budget is spent. */
 static int back_off(struct sc *c)
 {
-	uint8_t rnd[4];
+	int r = sc_retry_at(c, c->attempt, &c->deadline_ms);
 
-	if (c->attempt > c->conf.retries) {
+	if (r) {
 		end_run(c);
-		return SC_ENOANSWER;
+		return r;
 	}
-	if (c->drv->rng(c->ctx, rnd, sizeof(rnd))) {
-		end_run(c);
-		return SC_ERNG;
-	}
-	c->deadline_ms = c->drv->now_ms(c->ctx) +
-			 sc_backoff_ms(c->conf.timeout_ms, c->attempt,
-				       (uint32_t)rnd[0] << 24 | (uint32_t)rnd[1] << 16 |
-				       (uint32_t)rnd[2] << 8 | rnd[3]);
 	c->attempt++;
 	c->phase = SC_S2_BACKOFF;
 	return SC_OK;
 }
 
-/* The M4 verifies: the rotated identity is stored before SK leaves. */
+/* The M4 verifies: the rotated identity is stored before SK leaves. A
+ * refused M4 leaves the run pending (iomt_s2_device_finish changes nothing). */
 static int input_m4(struct sc *c, const uint8_t *p, size_t n, uint8_t sk[IOMT_S2_KEY_LEN])
 {
-	struct iomt_s2_device next = c->dev;
 	int r;
 
-	if (iomt_s2_device_finish(&next, p, n, sk)) {
-		iomt_s2_device_wipe(&next);
+	if (iomt_s2_device_finish(&c->id, p, n, sk))
 		return SC_IGNORED;	/* stale or forged: the run stays pending */
-	}
-	c->id = next;
-	iomt_s2_device_wipe(&next);
+	c->phase = SC_S2_IDLE;
 	r = sc_persist(c);
 	if (r) {
-		/* Storage keeps the previous identity, which the TTP accepts. */
+		/* Storage keeps the previous identity, which the TTP accepts;
+		 * the failed write wiped the core. */
 		iomt_wipe(sk, IOMT_S2_KEY_LEN);
 		return r;
 	}
-	c->dev = c->id;
-	c->phase = SC_S2_IDLE;
 	return SC_DONE;
 }
 
 static int input_err(struct sc *c, const uint8_t *p, size_t n)
 {
 	/* code (1) || R1 (16): it counts only for the run with that R1 */
-	if (n != IOMT_WIRE_S2_DEV_ERR_LEN || !iomt_ct_eq(p + 1, c->dev.r1, IOMT_S2_RAND_LEN))
+	if (n != IOMT_WIRE_S2_DEV_ERR_LEN || !iomt_ct_eq(p + 1, c->id.r1, IOMT_S2_RAND_LEN))
 		return SC_IGNORED;
 	c->s2_code = p[0];
 	if (p[0] == IOMT_S2_ERR_BUSY || p[0] == IOMT_S2_ERR_INTERNAL) {
@@ -135,7 +135,7 @@ int sc_s2_input(struct sc *c, const uint8_t *frame, size_t len, uint8_t sk[IOMT_
 	if (c->failed)
 		return SC_EFAILED;
 	/* A late M4 may still complete the run during the back-off. */
-	if (c->phase == SC_S2_IDLE || c->dev.state != IOMT_S2_DEV_AWAIT_M4)
+	if (c->phase == SC_S2_IDLE || c->id.state != IOMT_S2_DEV_AWAIT_M4)
 		return SC_IGNORED;
 	if (iomt_wire_parse(frame, len, &type, &p, &n))
 		return SC_IGNORED;

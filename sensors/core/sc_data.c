@@ -15,14 +15,22 @@ int sc_data_provision(struct sc *c, const struct iomt_keytree_meta *m,
 		return IOMT_EINVAL;
 	if (c->failed)
 		return SC_EFAILED;
-	r = iomt_keytree_sensor_init(&c->ks, &m->conf, m->key_id, k_data0, 0);
+	r = sc_data_set(c, m, k_data0);
+	return r ? r : sc_persist(c);
+}
+
+int sc_data_set(struct sc *c, const struct iomt_keytree_meta *m,
+		const uint8_t k_data0[IOMT_KEYTREE_KEY_LEN])
+{
+	int r = iomt_keytree_sensor_init(&c->ks, &m->conf, m->key_id, k_data0, 0);
+
 	if (r)
 		return r;
 	c->meta = *m;
 	c->has_data = 1;
 	c->leaf = 0;
 	c->seq = c->seq_hi = 0;
-	return sc_persist(c);
+	return IOMT_OK;
 }
 
 /* Moves to (epoch, leaf) and reserves a block of seqs; stored before use. */

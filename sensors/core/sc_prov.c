@@ -17,7 +17,7 @@ _Static_assert((int)IOMT_KDC_AS_REQ_RAND <= (int)RAND_MAX_LEN &&
 static int send_step(struct sc *c, struct sc_prov *p, uint64_t unix_ms, uint8_t *out,
 		     size_t cap, size_t *out_len)
 {
-	uint8_t rnd[RAND_MAX_LEN], body[IOMT_PROVISION_REQ_LEN], type = 0;
+	uint8_t rnd[RAND_MAX_LEN], *body = out + IOMT_WIRE_HDR_LEN, type = 0;
 	size_t n = 0;
 	int r;
 
@@ -35,11 +35,16 @@ static int send_step(struct sc *c, struct sc_prov *p, uint64_t unix_ms, uint8_t 
 		n = IOMT_KDC_TGS_REQ_LEN;
 		r = iomt_kdc_client_tgs_req(&p->kc, p->ppd, unix_ms, rnd, out + IOMT_WIRE_HDR_LEN);
 	} else if (p->step == SC_PROV_PPD) {
+		/* The body is encoded where the request goes: iomt_kchan_req_seal
+		 * moves it to its place first (kchan.c), and the stack under it,
+		 * the firmware's deepest (issue 8), holds no copy. */
 		type = IOMT_MSG_KCHAN_REQ;
-		r = iomt_provision_req_encode(p->kc.cname, &p->want, body);
+		r = cap - IOMT_WIRE_HDR_LEN < IOMT_KCHAN_REQ_OVERHEAD + IOMT_PROVISION_REQ_LEN
+			    ? IOMT_KDC_ERR_MALFORMED
+			    : iomt_provision_req_encode(p->kc.cname, &p->want, body);
 		if (!r)
 			r = iomt_kchan_req_seal(&p->kc, unix_ms, IOMT_KCHAN_OP_PROVISION, body,
-						sizeof(body), rnd, out + IOMT_WIRE_HDR_LEN,
+						IOMT_PROVISION_REQ_LEN, rnd, body,
 						cap - IOMT_WIRE_HDR_LEN, &n, p->session);
 	}
 	iomt_wipe(rnd, sizeof(rnd));
@@ -53,20 +58,26 @@ static int send_step(struct sc *c, struct sc_prov *p, uint64_t unix_ms, uint8_t 
 	return SC_SEND;
 }
 
-int sc_prov_start(struct sc *c, struct sc_prov *p, const uint8_t cname[IOMT_KDC_NAME_LEN],
-		  uint32_t kvno, const uint8_t key[IOMT_KDC_KEY_LEN],
-		  const uint8_t ppd[IOMT_KDC_NAME_LEN], const struct iomt_keytree_conf *want,
-		  uint64_t unix_ms, uint8_t *out, size_t cap, size_t *out_len)
+/* 0 for a schedule PROTOCOL.md 6.1 allows; its shape off the request's stack. */
+static __attribute__((noinline)) int want_ok(const struct iomt_keytree_conf *want)
 {
 	struct iomt_keytree_shape sh;
+
+	return iomt_keytree_shape(want, &sh);
+}
+
+/* sc_prov_start's setup of p. Not inlined: its frame is then off the stack
+ * under the first request (issue 8). */
+static __attribute__((noinline)) int prov_setup(struct sc_prov *p,
+						const uint8_t cname[IOMT_KDC_NAME_LEN],
+						uint32_t kvno, const uint8_t key[IOMT_KDC_KEY_LEN],
+						const uint8_t ppd[IOMT_KDC_NAME_LEN],
+						const struct iomt_keytree_conf *want)
+{
 	int r;
 
-	if (!c || !p || !cname || !key || !ppd || !want || !out || !out_len)
-		return IOMT_EINVAL;
-	if (c->failed)
-		return SC_EFAILED;
 	memset(p, 0, sizeof(*p));
-	r = iomt_keytree_shape(want, &sh);
+	r = want_ok(want);
 	if (r)
 		return r;
 	if (iomt_kdc_client_init(&p->kc, cname, kvno, key))
@@ -75,7 +86,22 @@ int sc_prov_start(struct sc *c, struct sc_prov *p, const uint8_t cname[IOMT_KDC_
 	p->want = *want;
 	p->step = SC_PROV_AS;
 	p->attempt = 1;
-	return send_step(c, p, unix_ms, out, cap, out_len);
+	return IOMT_OK;
+}
+
+int sc_prov_start(struct sc *c, struct sc_prov *p, const uint8_t cname[IOMT_KDC_NAME_LEN],
+		  uint32_t kvno, const uint8_t key[IOMT_KDC_KEY_LEN],
+		  const uint8_t ppd[IOMT_KDC_NAME_LEN], const struct iomt_keytree_conf *want,
+		  uint64_t unix_ms, uint8_t *out, size_t cap, size_t *out_len)
+{
+	int r;
+
+	if (!c || !p || !cname || !key || !ppd || !want || !out || !out_len)
+		return IOMT_EINVAL;
+	if (c->failed)
+		return SC_EFAILED;
+	r = prov_setup(p, cname, kvno, key, ppd, want);
+	return r ? r : send_step(c, p, unix_ms, out, cap, out_len);
 }
 
 static void prov_stop(struct sc_prov *p)
@@ -88,23 +114,22 @@ static void prov_stop(struct sc_prov *p)
 /* Run number attempt of this step failed: wait, or give up. */
 static int prov_backoff(struct sc *c, struct sc_prov *p)
 {
-	uint8_t rnd[4];
+	int r = sc_retry_at(c, p->attempt, &p->deadline_ms);
 
-	if (p->attempt > c->conf.retries || c->drv->rng(c->ctx, rnd, sizeof(rnd))) {
+	if (r) {
 		prov_stop(p);
-		return p->attempt > c->conf.retries ? SC_ENOANSWER : SC_ERNG;
+		return r;
 	}
-	p->deadline_ms = c->drv->now_ms(c->ctx) +
-			 sc_backoff_ms(c->conf.timeout_ms, p->attempt,
-				       (uint32_t)rnd[0] << 24 | (uint32_t)rnd[1] << 16 |
-				       (uint32_t)rnd[2] << 8 | rnd[3]);
 	p->attempt++;
 	p->backoff = 1;
 	return SC_OK;
 }
 
-/* A KDC_ERR for the request in flight: retry the transient, refuse the rest. */
-static int prov_err(struct sc *c, struct sc_prov *p, const uint8_t *pl, size_t n)
+/* A KDC_ERR for the request in flight: retry the transient, refuse the rest.
+ * Not inlined, nor are the functions below: their locals would sit on
+ * sc_prov_input's stack under every request it sends (issue 8). */
+static __attribute__((noinline)) int prov_err(struct sc *c, struct sc_prov *p,
+					      const uint8_t *pl, size_t n)
 {
 	uint8_t code, ref[8];
 	uint64_t t;
@@ -119,52 +144,93 @@ static int prov_err(struct sc *c, struct sc_prov *p, const uint8_t *pl, size_t n
 	return SC_EREFUSED;
 }
 
-/* The PPD's answer: ours, for our schedule, then stored before any use. */
-static int prov_rep(struct sc *c, struct sc_prov *p, const uint8_t *pl, size_t n)
+/* 0 if m is for our schedule and bound to us. */
+static __attribute__((noinline)) int prov_ours(const struct sc_prov *p,
+					       const struct iomt_keytree_meta *m)
 {
-	uint8_t st = 0, body[IOMT_PROVISION_REP_LEN + 16], k0[IOMT_KEYTREE_KEY_LEN];
 	uint8_t got[IOMT_KEYTREE_CONF_LEN], want[IOMT_KEYTREE_CONF_LEN];
+
+	return iomt_keytree_conf_encode(&m->conf, got) ||
+	       iomt_keytree_conf_encode(&p->want, want) || memcmp(got, want, sizeof(got)) ||
+	       memcmp(m->sensor_id, p->kc.cname, IOMT_KEYTREE_ID_LEN);
+}
+
+enum { PROV_RETRY = 100 };	/* prov_take: BUSY or INTERNAL, back off */
+
+/* An OK answer's body: decoded, ours and for our schedule, then the data
+ * key set in c (sc_data_set; prov_rep stores it). IOMT_OK or an error.
+ * Apart from prov_take so that m and k0 are not on the stack under the
+ * decryption, nor the body under the key's setup (issue 8). */
+static __attribute__((noinline)) int prov_set(struct sc *c, const struct sc_prov *p,
+					      const uint8_t *body, size_t blen)
+{
+	uint8_t k0[IOMT_KEYTREE_KEY_LEN];
 	struct iomt_keytree_meta m;
+	int r = IOMT_EMALFORMED;
+
+	/* Not decoding, another schedule, or bound to another sensor:
+	 * malformed. */
+	if (!iomt_provision_rep_decode(&m, k0, body, blen) && !prov_ours(p, &m))
+		r = sc_data_set(c, &m, k0);
+	iomt_wipe(k0, sizeof(k0));
+	iomt_wipe(&m, sizeof(m));
+	return r;
+}
+
+/* The PPD's answer opened (its status into p->code) and, for OK, set in c
+ * but not stored: prov_rep stores it with this frame off the stack under
+ * the write, the firmware's deepest path (issue 8). SC_IGNORED (not ours:
+ * an attacker's, or another request's), PROV_RETRY, an error, or IOMT_OK. */
+static __attribute__((noinline)) int prov_take(struct sc *c, struct sc_prov *p,
+					       const uint8_t *pl, size_t n)
+{
+	uint8_t st = 0, body[IOMT_PROVISION_REP_LEN + 16];
 	size_t blen = 0;
 	int r;
 
 	if (iomt_kchan_rep_open(&p->kc, p->session, pl, n, &st, body, sizeof(body), &blen))
-		return SC_IGNORED;	/* an attacker's, or another request's */
+		return SC_IGNORED;
 	p->code = st;
-	if (st == IOMT_KCHAN_BUSY || st == IOMT_KCHAN_INTERNAL) {
-		iomt_wipe(body, sizeof(body));
-		return prov_backoff(c, p);
-	}
-	r = SC_EREFUSED;
-	if (st == IOMT_KCHAN_OK) {
-		r = iomt_provision_rep_decode(&m, k0, body, blen) ? IOMT_EMALFORMED : SC_OK;
-		if (!r && (iomt_keytree_conf_encode(&m.conf, got) ||
-			   iomt_keytree_conf_encode(&p->want, want) ||
-			   memcmp(got, want, sizeof(got)) ||
-			   memcmp(m.sensor_id, p->kc.cname, IOMT_KEYTREE_ID_LEN)))
-			r = IOMT_EMALFORMED;	/* another schedule, or bound to another sensor */
-		if (!r)
-			r = sc_data_provision(c, &m, k0);
-		iomt_wipe(k0, sizeof(k0));
-	}
+	if (st == IOMT_KCHAN_BUSY || st == IOMT_KCHAN_INTERNAL)
+		r = PROV_RETRY;
+	else if (st != IOMT_KCHAN_OK)
+		r = SC_EREFUSED;
+	else
+		r = prov_set(c, p, body, blen);
 	iomt_wipe(body, sizeof(body));
+	return r;
+}
+
+/* The PPD's answer: ours, for our schedule, then stored before any use. */
+static __attribute__((noinline)) int prov_rep(struct sc *c, struct sc_prov *p,
+					      const uint8_t *pl, size_t n)
+{
+	int r = prov_take(c, p, pl, n);
+
+	if (r == SC_IGNORED)
+		return r;
+	if (r == PROV_RETRY)
+		return prov_backoff(c, p);
+	if (!r)
+		r = sc_persist(c);
 	prov_stop(p);
 	if (!r)
 		p->step = SC_PROV_DONE;
 	return r ? r : SC_DONE;
 }
 
-int sc_prov_input(struct sc *c, struct sc_prov *p, uint64_t unix_ms, const uint8_t *frame,
-		  size_t len, uint8_t *out, size_t cap, size_t *out_len)
+enum { PROV_NEXT = 101 };	/* prov_recv: the next step's request is due */
+
+/* A frame for the step in flight: PROV_NEXT when it moved the client on,
+ * else sc_prov_input's answer. Not inlined: the parsed frame is then off
+ * the stack under the next request (issue 8). */
+static __attribute__((noinline)) int prov_recv(struct sc *c, struct sc_prov *p,
+					       const uint8_t *frame, size_t len)
 {
 	const uint8_t *pl;
 	size_t n;
 	uint8_t type;
 
-	if (!c || !p || !frame || !out || !out_len)
-		return IOMT_EINVAL;
-	if (c->failed)
-		return SC_EFAILED;
 	if (p->step == SC_PROV_IDLE || p->step == SC_PROV_DONE ||
 	    iomt_wire_parse(frame, len, &type, &pl, &n))
 		return SC_IGNORED;
@@ -177,7 +243,20 @@ int sc_prov_input(struct sc *c, struct sc_prov *p, uint64_t unix_ms, const uint8
 		return SC_IGNORED;
 	p->step = p->step == SC_PROV_AS ? SC_PROV_TGS : SC_PROV_PPD;
 	p->attempt = 1;
-	return send_step(c, p, unix_ms, out, cap, out_len);
+	return PROV_NEXT;
+}
+
+int sc_prov_input(struct sc *c, struct sc_prov *p, uint64_t unix_ms, const uint8_t *frame,
+		  size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+	int r;
+
+	if (!c || !p || !frame || !out || !out_len)
+		return IOMT_EINVAL;
+	if (c->failed)
+		return SC_EFAILED;
+	r = prov_recv(c, p, frame, len);
+	return r == PROV_NEXT ? send_step(c, p, unix_ms, out, cap, out_len) : r;
 }
 
 int sc_prov_poll(struct sc *c, struct sc_prov *p, uint64_t unix_ms, uint8_t *out, size_t cap,

@@ -34,12 +34,26 @@ static void check(const uint8_t *buf, uint8_t out[SC_CHECK_LEN])
 	iomt_shake128_wipe(&s);
 }
 
+/* The stored identity: the run in flight, if any, dropped (sc.h). */
+static __attribute__((noinline)) int export_idle(const struct iomt_s2_device *id,
+						 uint8_t out[IOMT_S2_DEVICE_BLOB_LEN])
+{
+	struct iomt_s2_device d = *id;
+	int r;
+
+	if (d.state == IOMT_S2_DEV_AWAIT_M4)
+		iomt_s2_device_abort(&d);
+	r = iomt_s2_device_export(&d, out);
+	iomt_s2_device_wipe(&d);
+	return r;
+}
+
 int sc_state_encode(const struct sc *c, uint32_t gen, uint8_t out[SC_STATE_LEN])
 {
 	memset(out, 0, SC_STATE_LEN);
 	out[0] = SC_STATE_VERSION;
 	iomt_store_be32(out + OFF_GEN, gen);
-	if (c->has_id && iomt_s2_device_export(&c->id, out + OFF_S2))
+	if (c->has_id && export_idle(&c->id, out + OFF_S2))
 		return IOMT_ESTATE;
 	if (c->has_data) {
 		out[OFF_HAS_DATA] = 1;
@@ -54,50 +68,37 @@ int sc_state_encode(const struct sc *c, uint32_t gen, uint8_t out[SC_STATE_LEN])
 	return IOMT_OK;
 }
 
-/* One slot into c; c is left alone unless every field checks. */
-static int decode(struct sc *c, const uint8_t in[SC_STATE_LEN], uint32_t *gen)
+/* A slot that read_slot passed into c, which sc_init has just zeroed: c
+ * is left empty (keys wiped) unless every field decodes. */
+static int decode(struct sc *c, const uint8_t in[SC_STATE_LEN])
 {
-	static const uint8_t zero[IOMT_S2_DEVICE_BLOB_LEN];
-	uint8_t want[SC_CHECK_LEN];
-	struct iomt_s2_device dev;
-	struct iomt_keytree_meta meta;
-	struct iomt_keytree_sensor ks;
-	int ok, has_id;
+	int has_id = !iomt_ct_is_zero(in + OFF_S2, IOMT_S2_DEVICE_BLOB_LEN);
 
-	check(in, want);
-	ok = iomt_ct_eq(want, in + OFF_CHECK, SC_CHECK_LEN) && in[0] == SC_STATE_VERSION &&
-	     in[OFF_HAS_DATA] <= 1;
-	if (!ok)
-		return IOMT_EAUTH;
-	memset(&dev, 0, sizeof(dev));
-	memset(&ks, 0, sizeof(ks));
-	has_id = !iomt_ct_eq(in + OFF_S2, zero, sizeof(zero));
-	if (has_id && iomt_s2_device_import(&dev, in + OFF_S2, IOMT_S2_DEVICE_BLOB_LEN))
+	if (in[OFF_HAS_DATA] > 1)
 		return IOMT_EMALFORMED;
+	if (has_id && iomt_s2_device_import(&c->id, in + OFF_S2, IOMT_S2_DEVICE_BLOB_LEN))
+		goto bad;
 	/* A run pending when stored restarts from the stored identity. */
-	if (has_id && dev.state == IOMT_S2_DEV_AWAIT_M4)
-		iomt_s2_device_abort(&dev);
+	if (has_id && c->id.state == IOMT_S2_DEV_AWAIT_M4)
+		iomt_s2_device_abort(&c->id);
 	if (in[OFF_HAS_DATA] &&
-	    (iomt_keytree_meta_decode(&meta, in + OFF_META, IOMT_KEYTREE_META_LEN) ||
-	     iomt_keytree_sensor_init(&ks, &meta.conf, meta.key_id, in + OFF_KDATA,
-				      iomt_load_be32(in + OFF_EPOCH)))) {
-		iomt_s2_device_wipe(&dev);
-		return IOMT_EMALFORMED;
-	}
-	c->id = c->dev = dev;
+	    (iomt_keytree_meta_decode(&c->meta, in + OFF_META, IOMT_KEYTREE_META_LEN) ||
+	     iomt_keytree_sensor_init(&c->ks, &c->meta.conf, c->meta.key_id, in + OFF_KDATA,
+				      iomt_load_be32(in + OFF_EPOCH))))
+		goto bad;
 	c->has_id = (uint8_t)has_id;
 	c->has_data = in[OFF_HAS_DATA];
 	if (c->has_data) {
-		c->meta = meta;
-		c->ks = ks;
 		c->leaf = iomt_load_be64(in + OFF_LEAF);
 		/* Everything below seq_hi may have been used before the reboot. */
 		c->seq = c->seq_hi = iomt_load_be32(in + OFF_SEQ_HI);
 	}
-	*gen = iomt_load_be32(in + OFF_GEN);
-	iomt_s2_device_wipe(&dev);
-	iomt_keytree_sensor_wipe(&ks);
+	c->gen = iomt_load_be32(in + OFF_GEN);
 	return IOMT_OK;
+bad:
+	sc_wipe(c);	/* its flags and phase are still sc_init's zeros */
+	iomt_wipe(&c->meta, sizeof(c->meta));
+	return IOMT_EMALFORMED;
 }
 
 /* Read slot into buf and check its check value and version. */
@@ -133,7 +134,7 @@ int sc_init(struct sc *c, const struct sc_driver *drv, void *ctx, const struct s
 	for (i = 0; i < 2; i++) {
 		unsigned slot = first ^ i;
 
-		if (good[slot] && read_slot(c, slot, buf, &gen[slot]) && !decode(c, buf, &c->gen)) {
+		if (good[slot] && read_slot(c, slot, buf, &gen[slot]) && !decode(c, buf)) {
 			iomt_wipe(buf, sizeof(buf));
 			return SC_OK;
 		}
@@ -174,16 +175,12 @@ int sc_provision_s2(struct sc *c, const uint8_t did[IOMT_S2_ID_LEN],
 	if (r)
 		return r;
 	c->has_id = 1;
-	r = sc_persist(c);
-	if (!r)
-		c->dev = c->id;
-	return r;
+	return sc_persist(c);
 }
 
 void sc_wipe(struct sc *c)
 {
 	iomt_s2_device_wipe(&c->id);
-	iomt_s2_device_wipe(&c->dev);
 	iomt_keytree_sensor_wipe(&c->ks);
 	c->has_id = c->has_data = 0;
 	c->phase = SC_S2_IDLE;

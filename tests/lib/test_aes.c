@@ -275,7 +275,7 @@ TEST(portable_and_aesni_agree)
 }
 
 /* lib/aes.c compiled a second time as 32-bit CPUs build it (IOMT_AES_32):
- * only the byte round keys, added to the state unsliced, no AES-NI; under
+ * the column-word AES with a computed S-box, no AES-NI; under
  * a32_* names. The context is the host's (its sk[] and sliced stay zero). */
 #undef IOMT_AES_32
 #define IOMT_AES_32 1
@@ -313,7 +313,7 @@ static void a32_check_vector(const char *key_hex, const char *pt_hex, const char
 TEST(aes32_fips197_and_sp800_38a)
 {
 	struct iomt_aes128 ctx;
-	uint8_t key[16], w4[16], w40[16], pt[64], ct[64], out[64];
+	uint8_t key[16] = { 0 }, w4[16], w40[16], pt[64], ct[64], out[64];
 
 	ASSERT_EQ(a32_init(NULL, key), IOMT_EINVAL);
 	ASSERT_EQ(a32_set_hw(1), IOMT_EUNSUPP);
@@ -399,4 +399,65 @@ TEST(aes32_differential_openssl_random_keys)
 	}
 	a32_wipe(&ctx);
 	TH_LOG("%zu blocks under 4000 keys agree with OpenSSL", total);
+}
+
+/* The firmware's context (IOMT_AES_KEY_ONLY) holds the key alone, rk[0]:
+ * the 32-bit path must expand every round key on the fly from it. The
+ * host's context with everything but rk[0] zeroed stands in for it. */
+TEST(aes32_key_only_context_rk0_alone)
+{
+	struct iomt_aes128 ctx;
+	uint8_t key[16], in[16 * 5], out[16 * 5], ref[16 * 5];
+	struct tu_rng r = { 0x0c0 };
+
+	for (int i = 0; i < 200; i++) {
+		size_t n = 1 + tu_next(&r) % 5;
+
+		tu_fill(&r, key, sizeof(key));
+		tu_fill(&r, in, 16 * n);
+		ASSERT_EQ(a32_init(&ctx, key), IOMT_OK);
+		ASSERT_MEMEQ(ctx.rk[0], key, 16);
+		memset(ctx.rk[1], 0, sizeof(ctx.rk) - sizeof(ctx.rk[0]));
+		a32_encrypt_blocks(&ctx, in, out, n);
+		openssl_ecb(key, in, ref, n);
+		ASSERT_MEMEQ(out, ref, 16 * n);
+	}
+	a32_wipe(&ctx);
+}
+
+/* Reference S-box from its definition, byte by byte: the inverse by search. */
+static uint8_t ref_sbox(uint8_t x)
+{
+	uint8_t inv = 0, s;
+
+	for (unsigned y = 1; y < 256 && x; y++) {
+		unsigned a = x, b = y, p = 0;
+
+		for (int i = 0; i < 8; i++, b >>= 1) {
+			if (b & 1)
+				p ^= a;
+			a = (a << 1) ^ (a & 0x80 ? 0x11b : 0);
+		}
+		if (p == 1)
+			inv = (uint8_t)y;
+	}
+	s = inv ^ 0x63;
+	for (int k = 1; k <= 4; k++)
+		s ^= (uint8_t)(inv << k | inv >> (8 - k));
+	return s;
+}
+
+/* The computed S-box of the 32-bit path on all 256 bytes, in every lane of
+ * the word (FIPS 197 figure 7: S(0x00) = 0x63, S(0x53) = 0xed). */
+TEST(aes32_sbox_all_bytes)
+{
+	ASSERT_EQ(ref_sbox(0x00), 0x63);
+	ASSERT_EQ(ref_sbox(0x53), 0xed);
+	for (unsigned x = 0; x < 256; x++) {
+		uint32_t w = x | (x ^ 0x5a) << 8 | (255 - x) << 16 | ((x * 7) & 0xff) << 24;
+		uint32_t s = sub_word4(w);
+
+		for (int i = 0; i < 4; i++)
+			ASSERT_EQ((s >> 8 * i) & 0xff, ref_sbox((uint8_t)(w >> 8 * i)));
+	}
 }
