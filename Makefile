@@ -69,8 +69,55 @@ $(LIBRT): $(RT_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# ---- bpf/: the XDP ingress filter (CO-RE, skeletons by bpftool) -------------
+# vmlinux.h comes from the running kernel's BTF; bpf/include maps the C
+# library headers lib/ includes onto vmlinux.h's types, so the filter takes
+# its sizes from lib/wire.h and its permutation from lib/keccak_perm.h.
+BPF_CLANG   ?= clang
+BPFTOOL     ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+BPF_SRC     := $(sort $(wildcard bpf/*.bpf.c))
+BPF_SKEL    := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+BPF_CFLAGS   = -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Wno-unused-parameter \
+               -I$(BUILD)/bpf -Ibpf/include -Ibpf -Ilib -MMD -MP
+# The loader (userspace/lib/rt_xdp.c, rt_nl.c) and whatever links it.
+LDLIBS_BPF   = -lbpf -lelf -lz -lnl-route-3 -lnl-genl-3 -lnl-3
+RT_BPF_OBJ  := $(addprefix $(BUILD)/userspace/lib/,rt_xdp.o rt_nl.o rt_filter.o rt_ingress.o rt_kmod.o)
+
+$(BUILD)/bpf/vmlinux.h:
+	@mkdir -p $(@D)
+	@test -r $(VMLINUX_BTF) || { echo "error: $(VMLINUX_BTF) is missing: this kernel has no BTF" \
+		"(CONFIG_DEBUG_INFO_BTF=y); set VMLINUX_BTF= to a vmlinux with a .BTF section" >&2; exit 1; }
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+# lib/wire.c's size of every type, as a table the BPF program compiles in.
+$(BUILD)/bpf/gen_sizes: bpf/gen_sizes.c $(LIBIOMT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIBIOMT)
+$(BUILD)/bpf/xf_sizes.h: $(BUILD)/bpf/gen_sizes
+	$< > $@
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h $(BUILD)/bpf/xf_sizes.h
+	$(BPF_CLANG) $(BPF_CFLAGS) -c -o $@ $<
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+$(RT_BPF_OBJ): private CPPFLAGS += -Ibpf -I$(BUILD)/bpf -I/usr/include/libnl3
+$(RT_BPF_OBJ): $(BPF_SKEL)
+# tests/bpf: the filter's suites link the loader; tests/bpf/xdpctl.c is the
+# small loader program tests/bpf/test_veth.sh drives.
+$(BUILD)/tests/bpf/%.o: private CPPFLAGS += -Ibpf -I$(BUILD)/bpf
+$(BUILD)/tests/bpf/%.o: $(BPF_SKEL)
+$(BUILD)/tests/bpf/%: private TEST_LIBS += $(LDLIBS_BPF)
+$(BUILD)/tests/bpf/xdpctl: $(BUILD)/tests/bpf/xdpctl.o $(LIBRT) $(LIBIOMT)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_RT) $(LDLIBS_BPF)
+tests-build: $(BUILD)/tests/bpf/xdpctl
+# The filter's benchmark (tests/bench/bench_xdp.c) links the loader too.
+$(BUILD)/bench/bench_xdp: tests/bench/bench_xdp.c tests/bench/bench.h tests/bpf/pkt.h $(BPF_SKEL) \
+		$(LIBRT) $(LIBIOMT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iuserspace -Ibpf -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< \
+		$(LIBRT) $(LIBIOMT) $(LDLIBS_RT) $(LDLIBS_BPF)
+
 # ---- userspace programs ----------------------------------------------------
-LDLIBS_RT = -lsqlite3 -lcrypto -largon2 -lpthread
+LDLIBS_RT = -lsqlite3 -lcrypto -largon2 -lpthread -luring
 BINS := $(BUILD)/bin/iomt-demo
 
 $(BUILD)/userspace/%.o: userspace/%.c
@@ -108,6 +155,8 @@ endif
 endef
 $(eval $(call PROG,iomt-ttp,ttp))
 $(eval $(call PROG,iomt-gwd,userspace/gwd))
+# iomt-gwd's ingress filter (userspace/gwd/filter.c) attaches bpf/ through libiomt-rt.
+$(BUILD)/bin/iomt-gwd: private LDLIBS_RT += $(LDLIBS_BPF)
 # iomt-sensor runs sensors/core, the firmware's device logic, on a POSIX driver.
 $(eval $(call PROG,iomt-sensor,sensors/posix,sensors/core/*.c))
 $(BUILD)/sensors/%.o: CPPFLAGS += -Isensors/core
@@ -116,6 +165,8 @@ $(eval $(call PROG,iomt-kdc,kdc))
 $(eval $(call PROG,iomt-kclient,userspace/kclient))
 $(eval $(call PROG,iomt-ppd,ppd))
 $(eval $(call PROG,iomt-store,ttp/store))
+$(eval $(call PROG,iomtctl,userspace/ctl))
+$(eval $(call PROG,iomt-load,userspace/load,sensors/posix/prov.c))
 
 all: $(LIBIOMT) $(LIBRT) $(BINS) tests-build
 
@@ -150,6 +201,29 @@ $(BUILD)/tests/harness/test_harness: | $(BUILD)/tests/harness/demo
 
 .PHONY: tests-build
 tests-build: $(TEST_BINS)
+
+# tests/qemu/test_ble.sh's BLE sensors and store, run in the qemu guest
+# (tests/qemu/rig.sh copies it there with its shared libraries).
+BLE_CLIENT := $(BUILD)/tests/qemu/ble_client
+$(BLE_CLIENT): tests/qemu/ble_client.c $(LIBRT) $(LIBIOMT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iuserspace -Itests -Itests/common $(ALL_CFLAGS) -Wno-missing-prototypes \
+		-o $@ $< $(LIBRT) $(LIBIOMT) $(LDLIBS_RT)
+tests-build: $(BLE_CLIENT)
+
+# tests/qemu/test_kmod.sh's guest program (kernel/iomt.ko, both XDP variants).
+# The module itself is built by the suite for the guest's kernel
+# (tests/qemu/kmod_build.sh); `make kmod` builds it the same way.
+KMODTEST := $(BUILD)/tests/qemu/kmodtest
+$(KMODTEST): tests/qemu/kmodtest.c $(BPF_SKEL) $(LIBRT) $(LIBIOMT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iuserspace -Itests -Ibpf -I$(BUILD)/bpf -I/usr/include/libnl3 $(ALL_CFLAGS) \
+		-o $@ $< $(LIBRT) $(LIBIOMT) $(LDLIBS_RT) $(LDLIBS_BPF)
+tests-build: $(KMODTEST)
+bench-run: $(KMODTEST)
+.PHONY: kmod
+kmod:
+	tests/qemu/kmod_build.sh $(BUILD)/qemu $$(tests/qemu/kernel.sh $(BUILD)/qemu)
 
 test: deps
 	@$(MAKE) --no-print-directory WERROR=$(or $(WERROR),1) test-run
@@ -242,16 +316,25 @@ $(BUILD)/bench/bench_ttp: tests/bench/bench_ttp.c tests/bench/bench.h $(BENCH_TT
 # The KDC benchmark's load generator speaks our protocol and MIT Kerberos'
 # (libkrb5 from mk/bench-packages.txt, installed by `make bench` only).
 KDC_LOAD := $(BUILD)/bench/kdc_load
-$(KDC_LOAD): tests/bench/kdc_load.c tests/bench/bench.h $(LIBRT) $(LIBIOMT)
+KDC_LOAD_O := $(BUILD)/userspace/load/lat.o $(BUILD)/userspace/load/rnd.o
+$(KDC_LOAD): tests/bench/kdc_load.c tests/bench/bench.h $(KDC_LOAD_O) $(LIBRT) $(LIBIOMT)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iuserspace -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< \
-		$(LIBRT) $(LIBIOMT) -lkrb5 -lk5crypto -lcom_err $(LDLIBS_RT)
+		$(KDC_LOAD_O) $(LIBRT) $(LIBIOMT) -lkrb5 -lk5crypto -lcom_err $(LDLIBS_RT)
+
+# The gateway benchmark's load generator (tests/bench/bench_gwd.sh): plays
+# sensors and the store around iomt-gwd's relay role.
+GWD_LOAD := $(BUILD)/bench/gwd_load
+$(GWD_LOAD): tests/bench/gwd_load.c $(LIBRT) $(LIBIOMT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iuserspace -Itests -Itests/common $(ALL_CFLAGS) -Wno-missing-prototypes \
+		-o $@ $< $(LIBRT) $(LIBIOMT) $(LDLIBS_RT)
 
 bench: deps
 	@mk/deps.sh mk/bench-packages.txt
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: all $(BENCH_BINS) $(KDC_LOAD)
+bench-run: all $(BENCH_BINS) $(KDC_LOAD) $(GWD_LOAD)
 	@BUILD=$(BUILD) tests/bench/run.sh $(BUILD)/bench.tsv $(BENCH_BINS) $(BENCH_SH)
 
 # ---- run, deps, install, clean ---------------------------------------------

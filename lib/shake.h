@@ -38,4 +38,12 @@ void iomt_shake128(const void *in, size_t inlen, void *out, size_t outlen);
 int iomt_shake128_batch(const uint8_t *const in[], const size_t inlen[],
 			uint8_t *const out[], size_t outlen, size_t n);
 
+/* Benchmark baselines only (iomt-gwd --baseline): from now on
+ * iomt_shake128_batch hashes message by message with fn (same arguments as
+ * iomt_shake128, e.g. OpenSSL's SHAKE128); NULL restores the batched lanes.
+ * So a baseline runs the very protocol code, only its hashing swapped. Set
+ * it before any thread hashes. */
+typedef void (*iomt_shake128_fn)(const void *in, size_t inlen, void *out, size_t outlen);
+void iomt_shake128_batch_override(iomt_shake128_fn fn);
+
 #endif

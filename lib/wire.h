@@ -52,6 +52,32 @@ enum iomt_msg_type {
 	 * store's acknowledgement (lib/recbatch.h) */
 	IOMT_MSG_REC_PUT = 0x30,      /* variable */
 	IOMT_MSG_REC_ACK = 0x31,      /* batch id (8) || status (1) || stored (2) || duplicates (2) */
+	/* under-load cookies (lib/cookie.h, docs/PROTOCOL.md § "Cookies and the
+	 * ingress filter"), UDP */
+	IOMT_MSG_COOKIE_REPLY = 0x60, /* gateway -> requester: cookie (16) */
+	IOMT_MSG_COOKIE_WRAP = 0x61,  /* requester -> gateway: cookie (16) || one request frame */
+	/* seed 002 phase 4, device -> MEC (UDP, lib/s2_data.h): variable size,
+	 * handle (8) || counter (8) || AES-128-CCM samples || tag (8) */
+	IOMT_MSG_S2_DATA = 0x40,
+	/* seed 002 phases 5 and 6 (userspace/lib/s2_p56.h, docs/PROTOCOL.md §9),
+	 * TCP. user <-> MEC: */
+	/* user -> MEC: ID_a || E_U || nonce || ECIES box to the TTP of the
+	 * certificate, ts and signature (269..333) */
+	IOMT_MSG_P5_REQ = 0x48,
+	IOMT_MSG_P5_ACCEPT = 0x4b,    /* MEC -> user: E_M || MEC cert || conf_M (174) */
+	IOMT_MSG_P5_CONFIRM = 0x4c,   /* user -> MEC: conf_U (16) */
+	IOMT_MSG_P5_RESULTS = 0x4d,   /* MEC -> user: sealed results (variable) */
+	IOMT_MSG_P6_FETCH = 0x52,     /* user -> MEC: Q_U || ts || nonce, signed (66..130) */
+	IOMT_MSG_P6_ALERT = 0x53,     /* MEC -> user: alert_id || ECIES box (variable) */
+	IOMT_MSG_P6_ACK = 0x54,       /* user -> MEC: alert_id || tag (32) */
+	IOMT_MSG_P6_END = 0x55,       /* MEC -> user: alerts sent (2) */
+	/* MEC <-> TTP, on a MEC link; refusals are S2_LINK_ERR: */
+	IOMT_MSG_P5_CHECK = 0x49,     /* MEC -> TTP: req_id || P5_REQ payload */
+	IOMT_MSG_P5_GRANT = 0x4a,     /* TTP -> MEC: req_id || TTP-signed grant */
+	IOMT_MSG_P6_EMERG = 0x50,     /* MEC -> TTP: req_id || MEC-signed notice */
+	IOMT_MSG_P6_PARTIES = 0x51,   /* TTP -> MEC: req_id || TTP-signed Q_U, handle list */
+	IOMT_MSG_P6_DELIVERED = 0x56, /* MEC -> TTP: req_id || MEC-signed report (handle) */
+	IOMT_MSG_P6_NOTED = 0x57,     /* TTP -> MEC: req_id (4) */
 };
 
 /* Sizes of the fixed-size payloads. */
@@ -72,6 +98,12 @@ enum {
 	IOMT_WIRE_KDC_AP_REP_LEN = 37,
 	IOMT_WIRE_KDC_ERR_LEN = 17,
 	IOMT_WIRE_REC_ACK_LEN = 13,
+	IOMT_WIRE_COOKIE_REPLY_LEN = 16,
+	IOMT_WIRE_P5_ACCEPT_LEN = 33 + 125 + 16,
+	IOMT_WIRE_P5_CONFIRM_LEN = 16,
+	IOMT_WIRE_P6_ACK_LEN = 32,
+	IOMT_WIRE_P6_END_LEN = 2,
+	IOMT_WIRE_P6_NOTED_LEN = 4,
 };
 
 /* Error codes carried by DEV_ERR, LINK_ERR and USER_ERR. They say what was
@@ -85,6 +117,10 @@ enum iomt_s2_code {
 	IOMT_S2_ERR_BUSY = 6,           /* overloaded or shutting down: retry later */
 	IOMT_S2_ERR_INTERNAL = 7,       /* the TTP could not commit: retry later */
 	IOMT_S2_ERR_DENIED = 8,         /* phase 2: signature, certificate or policy */
+	IOMT_S2_ERR_NOT_ENTITLED = 9,   /* phases 5, 6: the analysis policy does not allow it */
+	IOMT_S2_ERR_REVOKED = 10,       /* phases 5, 6: certificate revoked or not on record */
+	IOMT_S2_ERR_REPLAY = 11,        /* phases 5, 6: nonce seen before */
+	IOMT_S2_ERR_NO_ANALYSIS = 12,   /* phases 5, 6: no such ID_a */
 };
 
 /* Exact payload size of a fixed-size type; 0 for variable-size types;

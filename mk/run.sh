@@ -10,7 +10,11 @@
 #           (starts paced at IOMT_RUN_RATE, 3000/s; 0 = one burst), a
 #           load run (4 agreements per device, 200 in flight), the
 #           metrics, the SK fingerprints of one agreement at device, MEC and
-#           TTP, and a graceful stop.
+#           TTP, and a graceful stop; then (step 9b, mk/run_xdp.sh, as
+#           root) traffic through XDP + io_uring: two network namespaces
+#           and a veth pair (198.18.2.0/30), iomt-gwd with xdp_interface,
+#           agreements and junk from iomt-load, iomtctl status/filter/stats
+#           (the userspace fallback when XDP cannot attach).
 #   part 3  platform key management (first paper, section III): iomt-kdc,
 #           registrations and exported keys, iomt-gwd's gateway role, sensors
 #           authenticating (AS -> TGS -> AP) with equal session fingerprints
@@ -22,6 +26,13 @@
 #           the sensor, stored as ciphertext, a treatment query approved by
 #           the patient's policy and decrypted, a research query refused,
 #           the evidence log verified and a tampered copy caught.
+#   part 5  seed-002 phases 4-6 at the MEC: a TTP with a grant key, iomt-gwd
+#           with phase 4 (mec_key, mec_store) and users on, a patient's
+#           analysis whose policy lets the doctor on duty read and be
+#           alerted; iomt-sensor stream sends synthetic fast AF as S2_DATA,
+#           the MEC's AF analysis signs EMERGENCY results, the patient and
+#           the doctor on duty receive the alerts (the off-duty doctor none),
+#           the doctor requests the results and verifies every signature.
 #
 # Exit status 0 only if every step succeeded. Everything runs in a temporary
 # directory that is removed at the end (IOMT_RUN_KEEP=1 keeps it); every
@@ -257,6 +268,9 @@ say "MEC slots whose stored identity the TTP holds (current or previous): $((SLO
 say "TTP audit log: $(sed -n 's/.*"event":"\([a-z_]*\)".*/\1/p' "$D/ttp/audit.log" | sort | uniq -c |
 	awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"
 
+step 9b "Traffic through XDP + io_uring, with iomtctl stats (netns + veth, 198.18.2.0/30)"
+BUILD=$BUILD bash mk/run_xdp.sh || fail "the XDP ingress step"
+
 # ---- part 3 -------------------------------------------------------------------
 printf '\n=== Part 3: platform key management (first paper, section III): KDC, gateway, sensors ===\n'
 printf '(iomt-kdc, iomt-gwd in its gateway role, iomt-kclient as sensors and services, 127.0.0.1 only)\n'
@@ -438,9 +452,97 @@ for n in gw-alice ppd-alice store-1 kdc; do
 done
 say "exit status:$st"
 
+# ---- part 5 -------------------------------------------------------------------
+printf '\n=== Part 5: Phases 4-6 at the MEC: device data, analyses, alerts, signed results ===\n'
+printf '(iomt-ttp with a grant key, iomt-gwd with phase 4 and users on, iomt-sensor stream, iomt-user alerts / request)\n'
+T5=$D/ttp5 G5=$D/mec5
+POLICY5="read: role=doctor hospital=H0001; alert: role=doctor hospital=H0001 duty=yes; study=p456-demo"
+u5() { sys_guard "$SYS_BIN/iomt-user" "$@" --ca-pub "$T5/ca.pem" --mec "$MEC5"; }
+
+T5_START=$(date +%s%N)
+step 24 "Phase 1: a TTP, a patient, two doctors (one on duty), a MEC operator"
+{
+	sys_ttp_init ttp5 &&
+	sys_user ttp5 anna patient hospital=H0001 &&
+	sys_user ttp5 dr-rossi doctor hospital=H0001,duty=yes &&
+	sys_user ttp5 dr-verdi doctor hospital=H0001,duty=no &&
+	sys_user ttp5 mec-op-5 mec site=milan-1 &&
+	POOL5=$(sys_mec_register ttp5 mec-milan-1 16 mec-op-5)
+} || die "part 5: phase-1 registrations"
+say "anna (patient), dr-rossi (doctor, duty=yes), dr-verdi (doctor, duty=no), mec-op-5 (MEC operator): ECQV key files"
+
+step 25 "The TTP (grant key on: phases 5 and 6) and the MEC (phase 4 store, users' port, alerts file)"
+sys_ttp_start ttp5 --grant-key "$T5/ca.key" || die "iomt-ttp (part 5) did not start"
+sys_gwd_provision mec5 "$POOL5" && rm -f "$POOL5" || die "iomt-gwd provision (part 5)"
+sys_gwd_start mec5 ttp5 --log-level debug --mec-key "$T5/users/mec-op-5.key" --mec-store "$G5/mec.db" \
+	--users --user-listen 127.0.0.1:0 --ca-pub "$T5/ca.pem" --alerts-file "$G5/alerts" ||
+	die "iomt-gwd (part 5) did not start"
+MEC5=$(grep 'users: listening on' "$G5/mec5.log" | tail -n 1 | sed 's/.*listening on //')
+[ -n "$MEC5" ] || die "iomt-gwd (part 5): no users' address in its log"
+say "iomt-ttp pid $(sys_pid ttp5) (grants and alert parties signed with the grant key)"
+say "iomt-gwd pid $(sys_pid mec5): devices udp ${SYS_ADDR[mec5.udp]}, users tcp $MEC5, store $G5/mec.db"
+
+step 26 "Phase 2: anna's analysis and its policy; the device provisioned"
+sys_analysis ttp5 anna 1 "$D/an5" "$POLICY5" || die "create-analysis (part 5)"
+IDA5=$(cat "$D/an5/analysis.id")
+sys_sensor_provision "$D/an5/devices.prov" "$D/an5.state" || die "iomt-sensor provision (part 5)"
+say "analysis $IDA5, policy: $POLICY5"
+
+step 27 "Phase 3 + 4: the device agrees a key, then streams RR intervals (synthetic AF, fast) as S2_DATA"
+gm5() { local v; v=$(sys_metric "${SYS_ADDR[mec5.metrics]}" "$1"); echo "${v:-0}"; }
+out=$(sys_guard "$SYS_BIN/iomt-sensor" stream --state "$D/an5.state" --mec "${SYS_ADDR[mec5.udp]}" \
+	--synthetic af-fast --seed 5 --duration 100s --t0 1700000000000 --rate 0 2>"$D/stream5.log")
+rc=$?
+say "iomt-sensor stream: $out"
+[ $rc = 0 ] || fail "iomt-sensor stream exited $rc: $(tail -n 1 "$D/stream5.log")"
+nf=$(printf '%s' "$out" | sed -n 's/^frames \([0-9]*\),.*/\1/p')
+ns=$(printf '%s' "$out" | sed -n 's/.*samples \([0-9]*\),.*/\1/p')
+sys_wait_metric "${SYS_ADDR[mec5.metrics]}" 'iomt_gwd_data_frames_total{result="ok"}' "${nf:-1}" 5
+ne=$(gm5 'iomt_gwd_results_total{verdict="emergency"}')
+say "MEC: frames verified $(gm5 'iomt_gwd_data_frames_total{result="ok"}')/${nf:-?}, samples stored $(gm5 'iomt_gwd_data_samples_total{result="stored"}')/${ns:-?}, AF results signed and stored: $ne EMERGENCY, $(gm5 'iomt_gwd_results_total{verdict="suspect"}') suspect, $(gm5 'iomt_gwd_results_total{verdict="normal"}') normal"
+[ "$(gm5 'iomt_gwd_data_frames_total{result="ok"}')" = "${nf:-x}" ] &&
+	[ "$(gm5 'iomt_gwd_data_samples_total{result="stored"}')" = "${ns:-x}" ] && [ "$ne" -ge 1 ] ||
+	fail "phase 4: frames, samples or EMERGENCY results missing at the MEC"
+
+step 28 "Phase 6: each EMERGENCY to the TTP, which names the parties; alerts fetched by each user"
+i=0
+while [ "$(grep -c 'parties to alert' "$G5/mec5.log")" -lt "$ne" ] && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+for w in anna dr-rossi dr-verdi; do
+	u5 alerts --key "$T5/users/$w.key" --timeout 5 >"$D/alerts-$w.out" 2>"$D/alerts-$w.err"
+	rc=$?
+	n=$(grep -c '^ALERT.*af verdict 2' "$D/alerts-$w.out")
+	say "$(printf '%-9s' "$w:") exit $rc, $(tail -n 1 "$D/alerts-$w.out")"
+	[ "$w" = dr-verdi ] && want5=0 || want5=$ne
+	[ $rc = 0 ] && [ "$n" = "$want5" ] || fail "$w: $n AF EMERGENCY alerts, want $want5 (exit $rc: $(tail -n 1 "$D/alerts-$w.err"))"
+done
+say "e.g. $(grep -m 1 '^ALERT' "$D/alerts-dr-rossi.out" | cut -c1-150)"
+say "TTP audit: $(grep -c '"event":"p6_emergency"' "$T5/audit.log") p6_emergency events"
+
+step 29 "Phase 5: dr-rossi requests the analysis's results (TTP grant, key agreement with the MEC)"
+u5 request --key "$T5/users/dr-rossi.key" --analysis "$IDA5" >"$D/request5.out" 2>"$D/request5.err"
+rc=$?
+say "$(head -n 1 "$D/request5.out")"
+sed -n '2,3p' "$D/request5.out" | cut -c1-150 | sed 's/^/    /'
+nr=$(grep -c 'signature ok' "$D/request5.out")
+say "exit $rc; $nr results, every MEC signature verified ($(grep -c 'af EMERGENCY.*signature ok' "$D/request5.out") EMERGENCY)"
+[ $rc = 0 ] && [ "$nr" -ge "$ne" ] && [ "$(grep -c 'af EMERGENCY.*signature ok' "$D/request5.out")" = "$ne" ] ||
+	fail "phase 5 request: exit $rc, $nr results ($(tail -n 1 "$D/request5.err"))"
+
+step 30 "Stopping (SIGTERM)"
+st=
+for n in mec5 ttp5; do
+	rc=0; sys_stop "$n" || rc=$?
+	[ $rc = 0 ] || fail "$n exited $rc"
+	st="$st $n=$rc"
+done
+say "exit status:$st (part 5: $(ms_since "$T5_START") ms)"
+
 printf '\n'
 if [ ${#failures[@]} = 0 ]; then
-	printf 'RESULT: OK: %d devices, %d agreements, keys equal at device, MEC and TTP, every identity rotated; KDC tickets, policy and AP sessions as expected; records sealed at the sensor, decrypted only after consent, evidence log verified; no errors, clean shutdown (%d s)\n' \
+	printf 'RESULT: OK: %d devices, %d agreements, keys equal at device, MEC and TTP, every identity rotated; KDC tickets, policy and AP sessions as expected; records sealed at the sensor, decrypted only after consent, evidence log verified; device data analysed at the MEC, alerts to the entitled parties only, signed results read by the doctor; no errors, clean shutdown (%d s)\n' \
 		"$NDEV" "$want" "$(($(ms_since "$T_START") / 1000))"
 	exit 0
 fi

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # mk/system.sh — set up and drive the whole seed-002 system on loopback.
 #
-# A bash library, sourced by mk/run.sh, tests/s2/test_e2e.sh and
-# tests/bench/bench_e2e.sh. It runs the real programs of build/bin in a
+# A bash library, sourced by mk/run.sh, the script suites (through
+# tests/sys_suite.sh: sys_suite_begin, sys_suite_abort, sys_check) and
+# tests/bench/bench_*.sh. It runs the real programs of build/bin in a
 # temporary directory, on 127.0.0.1 only, with ports chosen by the OS:
 #
 #   . mk/system.sh
@@ -65,6 +66,49 @@ sys_init() {
 	trap 'sys_cleanup; trap - INT; kill -INT $$' INT
 	trap 'sys_cleanup; trap - TERM; kill -TERM $$' TERM
 	trap 'sys_cleanup; trap - HUP; kill -HUP $$' HUP
+}
+
+# sys_suite_begin [--sqlite] PROG...: the prologue of a TAP script suite
+# (tests/tap.sh sourced, its case names in $CASES). Each PROG is a program
+# of $SYS_BIN or, with a slash, a path that must be executable; --sqlite
+# also needs sqlite3. All there: sys_init, returns 0. Otherwise (or if
+# sys_init fails) every case of $CASES is skipped, saying why, the TAP
+# totals are printed and it returns 1: `sys_suite_begin ... || exit 0`.
+sys_suite_begin() {
+	local why= sq= b p c
+	[ "${1:-}" = --sqlite ] && { sq=1; shift; }
+	for b in "$@"; do
+		case $b in */*) p=$b ;; *) p=$SYS_BIN/$b ;; esac
+		[ -x "$p" ] || why="$p not built (make)"
+	done
+	[ -n "$sq" ] && ! command -v sqlite3 >/dev/null && why="sqlite3 missing (make deps)"
+	[ -z "$why" ] && sys_init && return 0
+	for c in $CASES; do tap_skip "$c" "${why:-cannot set up (see above)}"; done
+	tap_done
+	return 1
+}
+
+# sys_suite_abort REASON: a suite's set-up failed: every case of $CASES
+# fails with REASON, the TAP totals are printed and the suite exits (1).
+sys_suite_abort() {
+	local c
+	for c in $CASES; do tap_fail "$c" "$1"; done
+	tap_done
+	exit
+}
+
+# sys_check NAME COMMAND... [-- DETAIL]: one TAP line (tests/tap.sh):
+# ok if COMMAND succeeds, else a failure saying DETAIL.
+sys_check() {
+	local name=$1 detail=
+	local -a cmd=()
+	shift
+	while [ $# -gt 0 ]; do
+		if [ "$1" = -- ]; then detail=$2; break; fi
+		cmd+=("$1")
+		shift
+	done
+	if "${cmd[@]}"; then tap_ok "$name"; else tap_fail "$name" "$detail"; fi
 }
 
 # sys_guard CMD...: a foreground command under timeout (SYS_RUN_GUARD s).

@@ -19,6 +19,9 @@ const struct rt_conf_key ttp_conf_keys[] = {
 	  .help = "CA private key (PEM, mode 0600); the daemon uses only its public half" },
 	{ K("ca_pub", RT_CONF_PATH, ca_pub),
 	  .help = "CA public key (PEM); when set, the daemon never reads ca_key" },
+	{ K("grant_key", RT_CONF_PATH, grant_key),
+	  .help = "phases 5 and 6: P-256 key (PEM) signing grants and alert parties; "
+		  "unset: ca_key, unless ca_pub is set" },
 	{ K("log_level", RT_CONF_LOGLEVEL, log_level), .def = "info",
 	  .help = "error, warn, info or debug (debug logs every agreement, never keys)" },
 	RT_DAEMON_KEY_LOG_FILE(struct ttp_cfg),

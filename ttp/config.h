@@ -25,6 +25,7 @@ struct ttp_cfg {
 	int metrics;
 	char ca_key[TTP_PATH_MAX];
 	char ca_pub[TTP_PATH_MAX];
+	char grant_key[TTP_PATH_MAX];       /* phases 5, 6: "" = ca_key */
 	int log_level;
 	char log_file[TTP_PATH_MAX];
 	int log_json;

@@ -20,6 +20,7 @@
 #include "lib/rt_sock.h"
 #include "link.h"
 #include "metrics.h"
+#include "phase56.h"
 #include "user.h"
 
 enum {
@@ -183,6 +184,8 @@ int ttp_daemon_init(struct ttp_daemon *d)
 	if (!r)
 		r = load_ca(d);
 	if (!r)
+		r = ttp_p56_init(d);
+	if (!r)
 		r = load_state(d);
 	if (!r)
 		r = ttp_batch_init(d);
@@ -339,6 +342,7 @@ void ttp_daemon_fini(struct ttp_daemon *d)
 	ttp_engine_free(d->engine);
 	ttp_db_close(d->db);
 	EVP_PKEY_free(d->ca_pub);
+	EVP_PKEY_free(d->grant_key);
 	rt_pidfile_remove();
 	rt_audit_close();
 }

@@ -49,6 +49,7 @@ struct ttp_daemon {
 	struct ttp_db *db;
 	struct ttp_engine *engine;
 	EVP_PKEY *ca_pub;
+	EVP_PKEY *grant_key;            /* phases 5 and 6 (phase56.c); NULL = off */
 	struct link *links;             /* open MEC links */
 	struct link *dead;              /* closed this pass, freed at its end */
 	int nlinks;

@@ -15,6 +15,7 @@
 #include "lib/rt_log.h"
 #include "link.h"
 #include "metrics.h"
+#include "phase56.h"
 
 static size_t out_free(const struct link *l)
 {
@@ -255,9 +256,17 @@ int ttp_link_ready(const struct link *l)
 	size_t plen, flen;
 	uint8_t type;
 
-	return l->state == LINK_OPEN && out_free(l) >= LINK_REPLY_MAX &&
-	       iomt_wire_next(l->in + l->in_off, l->in_len - l->in_off, &type, &payload, &plen,
-			      &flen) != IOMT_EPARTIAL;
+	int r;
+
+	if (l->state != LINK_OPEN || out_free(l) < LINK_REPLY_MAX)
+		return 0;
+	r = iomt_wire_next(l->in + l->in_off, l->in_len - l->in_off, &type, &payload, &plen,
+			   &flen);
+	if (r == IOMT_EPARTIAL)
+		return 0;
+	/* A phase-5/6 frame waits for room for its larger reply; a corrupt
+	 * stream is ready (to be closed). */
+	return r || !ttp_p56_claims(type) || out_free(l) >= P56_LINK_REPLY_MAX;
 }
 
 int ttp_link_next_m2(struct ttp_daemon *d, struct link *l, struct ttp_m2_req *req)
@@ -281,6 +290,14 @@ int ttp_link_next_m2(struct ttp_daemon *d, struct link *l, struct ttp_m2_req *re
 		if (r) {
 			corrupt(d, l, h, r);
 			return 0;
+		}
+		/* Phases 5 and 6: answered at once, when their reply fits. */
+		if (ttp_p56_claims(type)) {
+			if (out_free(l) < P56_LINK_REPLY_MAX)
+				return 0;
+			l->in_off += flen;
+			ttp_p56_handle(d, l, type, payload, plen);
+			continue;
 		}
 		l->in_off += flen;
 		if (type != IOMT_MSG_S2_M2) {

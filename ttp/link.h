@@ -17,9 +17,10 @@
 enum {
 	LINK_IN_CAP = 16384,
 	LINK_OUT_CAP = 32768,
-	/* The largest frame a MEC may send (an M2 frame is 136 bytes); a
-	 * larger announced length is a corrupt stream. */
-	LINK_FRAME_MAX = 1024,
+	/* The largest frame a MEC may send (an M2 frame is 136 bytes, a
+	 * phase-6 P6_EMERG at most 1272, phase56.h); a larger announced length
+	 * is a corrupt stream. */
+	LINK_FRAME_MAX = 2048,
 	/* The most a reply takes: an M3 frame. */
 	LINK_REPLY_MAX = IOMT_WIRE_HDR_LEN + IOMT_WIRE_S2_M3_LEN,
 };

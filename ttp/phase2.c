@@ -13,6 +13,7 @@
 #include "lib/rt_audit.h"
 #include "lib/rt_log.h"
 #include "lib/rt_rng.h"
+#include "lib/s2_policy.h"
 #include "metrics.h"
 #include "phase2.h"
 
@@ -230,6 +231,7 @@ static struct verdict audit(const struct verdict v, const char *peer, const char
 void ttp_phase2_handle(struct ttp_daemon *d, const uint8_t *p, size_t len, const char *peer,
 		       struct ttp_phase2_reply *out)
 {
+	static struct s2_policy pol;
 	struct s2_analysis_req q;
 	struct ttp_user u;
 	char name[ECQV_ID_LEN + 1] = "", id_hex[2 * S2_ID_LEN + 1] = "";
@@ -239,6 +241,9 @@ void ttp_phase2_handle(struct ttp_daemon *d, const uint8_t *p, size_t len, const
 	memset(&q, 0, sizeof(q));
 	r = s2_analysis_req_parse_verify(p, len, d->ca_pub, (uint64_t)ttp_unix_now(), &q);
 	v = r ? of_parse_error(r) : check_requester(d, &q, &u, name);
+	/* The policy decides phases 5 and 6: it must parse (s2_policy.h). */
+	if (!v.code && s2_policy_parse(q.policy, &pol, NULL, 0))
+		v = refused(IOMT_S2_ERR_MALFORMED, "policy does not parse");
 	if (!v.code)
 		v = grant_and_store(d, &q, &u, out, id_hex);
 	v = audit(v, peer, name, &q, id_hex);

@@ -160,4 +160,32 @@ int sc_data_seal(struct sc *c, uint64_t t, const uint8_t *data, size_t len, uint
 int sc_batch_open(struct sc *c, uint8_t *out, size_t cap, uint8_t batch_id[8], size_t *used);
 int sc_batch_close(uint8_t *out, size_t used);
 
+/* ---- sc_s2data.c: seed 002 phase 4, samples to the MEC (PROTOCOL.md §8) ----
+ * The data session of one SK lives in RAM only: after a reboot, or when
+ * sc_s2data_seal says SC_EREKEY (IOMT_S2_DATA_COUNTER_MAX frames or
+ * IOMT_S2_DATA_REKEY_AFTER_MS on the driver's clock), the device runs a new
+ * agreement (sc_s2_start ... SC_DONE) and calls sc_s2data_start with the
+ * new SK: fresh handle, counter from 1, so no (key, nonce) ever repeats. */
+#include "s2_data.h"
+
+enum {
+	SC_EREKEY = -120,   /* the data session is over: agree a new SK first */
+	SC_S2DATA_FRAME_MAX = IOMT_WIRE_HDR_LEN + IOMT_S2_DATA_MAX_LEN,
+};
+
+struct sc_s2data {
+	struct iomt_s2_data_tx tx;      /* secret */
+};
+
+/* A data session under sk (from SC_DONE); sk may be wiped afterwards. */
+int sc_s2data_start(struct sc_s2data *d, const struct sc *c, const uint8_t sk[IOMT_S2_KEY_LEN]);
+/* Samples s[0..n) (1..IOMT_S2_DATA_SAMPLES_MAX, same rules as
+ * iomt_s2_data_seal) into one S2_DATA frame in out: SC_SEND; SC_EREKEY
+ * (nothing sealed, the session wiped) when a limit is reached or none was
+ * started; lib/ errors otherwise (IOMT_EINVAL, IOMT_ESIZE). */
+int sc_s2data_seal(struct sc_s2data *d, const struct sc *c, const struct iomt_s2_sample *s,
+		   size_t n, uint8_t *out, size_t cap, size_t *out_len);
+/* Ends the session: its keys are wiped. */
+void sc_s2data_end(struct sc_s2data *d);
+
 #endif

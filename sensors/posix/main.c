@@ -9,6 +9,7 @@
 #include "inspect.h"
 #include "provision.h"
 #include "run.h"
+#include "stream.h"
 
 static const struct {
 	const char *name;
@@ -17,6 +18,7 @@ static const struct {
 } commands[] = {
 	{ "provision", sensor_provision_main, "import a device provisioning file into a state file" },
 	{ "run", sensor_run_main, "simulate the devices: seed-002 key agreements with a MEC" },
+	{ "stream", sensor_stream_main, "one device agrees a key, then streams measurements to the MEC" },
 	{ "data", sensor_data_main, "seal measurements (data-key tree), send them to a gateway" },
 	{ "state", sensor_state_main, "show what a state file holds, device by device" },
 };

@@ -46,7 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -59,6 +58,8 @@
 #include "kdc.h"
 #include "wire.h"
 #include "lib/rt_keyfile.h"     /* userspace/lib */
+#include "load/lat.h"           /* latencies and CPU time, shared with iomt-load */
+#include "load/rnd.h"           /* pooled random bytes, likewise */
 
 /* ---- options and shared state ------------------------------------------- */
 
@@ -97,8 +98,7 @@ static struct {
 	unsigned setup_done;
 	int counting;
 	uint64_t ok, errors, timeouts, extra_rtt, late;
-	double *lat;                    /* latencies of counted exchanges, us */
-	size_t nlat, caplat;
+	struct load_lat lat;            /* latencies of counted exchanges, us */
 	unsigned errors_shown;
 } st;
 
@@ -339,32 +339,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Fresh random bytes from a buffer refilled by getrandom: one system call
- * per ~3000 requests rather than one each (the client's cost is kept low,
- * so that it is not what limits the rate). */
-static void rnd(void *p, size_t n)
-{
-	static uint8_t pool[65536];
-	static size_t left;
-
-	if (n > left) {
-		size_t got = 0;
-
-		while (got < sizeof(pool)) {
-			ssize_t r = getrandom(pool + got, sizeof(pool) - got, 0);
-
-			if (r < 0 && errno != EINTR)
-				die("getrandom: %s", strerror(errno));
-			if (r > 0)
-				got += (size_t)r;
-		}
-		left = sizeof(pool);
-	}
-	memcpy(p, pool + sizeof(pool) - left, n);
-	memset(pool + sizeof(pool) - left, 0, n);
-	left -= n;
-}
-
 static void iomt_setup(void)
 {
 	char name[64], path[4096];
@@ -409,14 +383,14 @@ static int iomt_start(struct slot *s, int as)
 
 	s->c = itpl[s->principal];
 	if (as) {
-		rnd(r, IOMT_KDC_AS_REQ_RAND);
+		load_random(r, IOMT_KDC_AS_REQ_RAND);
 		rc = iomt_kdc_client_as_req(&s->c, now_ms(), r, f + IOMT_WIRE_HDR_LEN);
 		if (!rc) {
 			iomt_wire_put_hdr(f, IOMT_MSG_KDC_AS_REQ, IOMT_KDC_AS_REQ_LEN);
 			send_dgram(s, f, IOMT_WIRE_HDR_LEN + IOMT_KDC_AS_REQ_LEN);
 		}
 	} else {
-		rnd(r, IOMT_KDC_TGS_REQ_RAND);
+		load_random(r, IOMT_KDC_TGS_REQ_RAND);
 		rc = iomt_kdc_client_tgs_req(&s->c, isvc, now_ms(), r, f + IOMT_WIRE_HDR_LEN);
 		if (!rc) {
 			iomt_wire_put_hdr(f, IOMT_MSG_KDC_TGS_REQ, IOMT_KDC_TGS_REQ_LEN);
@@ -487,13 +461,8 @@ static void record(double lat_us)
 	if (!st.counting)
 		return;
 	st.ok++;
-	if (st.nlat == st.caplat) {
-		st.caplat = st.caplat ? st.caplat * 2 : 65536;
-		st.lat = realloc(st.lat, st.caplat * sizeof(double));
-		if (!st.lat)
-			die("out of memory");
-	}
-	st.lat[st.nlat++] = lat_us;
+	if (load_lat_add(&st.lat, lat_us))
+		die("out of memory");
 }
 
 /* Starts exchanges on the slot until one is in flight (an exchange that
@@ -556,22 +525,6 @@ static void handle(struct slot *s, int *stopping)
 			record((bench_now_ns() - s->start_ns) / 1e3);
 	}
 	restart(s, stopping);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* CPU seconds (user + system) the KDC's processes (--kdc-pids) used so far:
@@ -746,14 +699,14 @@ int main(int argc, char **argv)
 			}
 			if (!st.counting && !stopping && now >= tw) {
 				st.counting = 1;
-				cpu0 = cpu_s();
+				cpu0 = load_cpu_s();
 				kcpu0 = kdc_cpu_s();
 				tw = now;
 				te = tw + opt.seconds * 1e9;
 			}
 			if (st.counting && now >= te) {
 				st.counting = 0;
-				cpu1 = cpu_s();
+				cpu1 = load_cpu_s();
 				kcpu1 = kdc_cpu_s();
 				te = now;
 				stopping = 1;
@@ -775,11 +728,8 @@ int main(int argc, char **argv)
 	{
 		double secs = (te - tw) / 1e9, p50 = 0, p99 = 0;
 
-		if (st.nlat) {
-			qsort(st.lat, st.nlat, sizeof(double), cmp_double);
-			p50 = st.lat[st.nlat / 2];
-			p99 = st.lat[(size_t)((double)st.nlat * 0.99)];
-		}
+		p50 = load_lat_pct(&st.lat, 0.50);
+		p99 = load_lat_pct(&st.lat, 0.99);
 		printf("mode=%s op=%s window=%u clients=%u seconds=%.3f ok=%llu rate=%.1f "
 		       "errors=%llu timeouts=%llu extra_rtt=%llu late=%llu in_flight_end=%d "
 		       "p50_us=%.0f p99_us=%.0f client_cpu=%.2f",

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "harness.h"
+#include "daemon_env.h"
 #include "bytes.h"
 #include "kdc.h"
 #include "lib/rt_keyfile.h"
@@ -66,37 +67,6 @@ FIXTURE_VARIANT_ADD(kdc, tcp) { .tcp = 1 };
 
 /* ---- processes ---- */
 
-static pid_t spawn(const char *bin, char *const *argv, const char *out_path)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(bin, argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_for(pid_t pid, int ms)
-{
-	int status;
-
-	for (int waited = 0; waited <= ms; waited += 5) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(5000);
-	}
-	return -1;
-}
-
 /* iomt-kdc admin CMD ... --db DB (NULL-terminated): its exit status. */
 static int admin(FIXTURE_DATA(kdc) *self, const char *cmd, ...)
 {
@@ -113,7 +83,7 @@ static int admin(FIXTURE_DATA(kdc) *self, const char *cmd, ...)
 	argv[n++] = self->db;
 	argv[n] = NULL;
 	unlink(self->out);
-	return wait_for(spawn(self->bin, argv, self->out), 30000);
+	return de_wait_for(de_spawn(self->bin, argv, self->out), 30000);
 }
 
 static void add_principal(FIXTURE_DATA(kdc) *self, const char *name, const char *kind,
@@ -176,7 +146,7 @@ static void start(FIXTURE_DATA(kdc) *self)
 	char *argv[] = { prog, co, self->conf, NULL };
 
 	unlink(self->ports);
-	self->pid = spawn(self->bin, argv, self->log);
+	self->pid = de_spawn(self->bin, argv, self->log);
 	ASSERT_GT(self->pid, 0);
 	read_ports(self);
 }
@@ -186,7 +156,7 @@ static int stop(FIXTURE_DATA(kdc) *self)
 	int st;
 
 	ASSERT_EQ(kill(self->pid, SIGTERM), 0);
-	st = wait_for(self->pid, 10000);
+	st = de_wait_for(self->pid, 10000);
 	self->pid = 0;
 	return st;
 }
@@ -256,7 +226,7 @@ FIXTURE_TEARDOWN(kdc)
 		pid_t net = net_pid(self->pid);
 
 		kill(self->pid, SIGKILL);
-		wait_for(self->pid, 5000);
+		de_wait_for(self->pid, 5000);
 		if (net > 0)
 			kill(net, SIGKILL);
 	}
@@ -927,13 +897,13 @@ TEST_F(kdc, either_process_dying_ends_the_other)
 		/* The network process dies: the keeper stops too, status 1. */
 		ASSERT_GT(net, 0);
 		ASSERT_EQ(kill(net, SIGKILL), 0);
-		ASSERT_EQ(wait_for(self->pid, 10000), 1);
+		ASSERT_EQ(de_wait_for(self->pid, 10000), 1);
 		self->pid = 0;
 	} else {
 		/* The keeper dies: the network process follows. */
 		ASSERT_GT(net, 0);
 		ASSERT_EQ(kill(self->pid, SIGKILL), 0);
-		ASSERT_EQ(wait_for(self->pid, 5000), 128 + SIGKILL);
+		ASSERT_EQ(de_wait_for(self->pid, 5000), 128 + SIGKILL);
 		self->pid = 0;
 		for (int i = 0; i < 500 && alive(net); i++)
 			usleep(10000);
@@ -995,7 +965,7 @@ TEST_F_VARIANT_TIMEOUT(kdc, "udp", kill_9_under_load_loses_nothing, 120)
 			pid_t net = net_pid(self->pid);
 
 			ASSERT_EQ(kill(self->pid, SIGKILL), 0);
-			ASSERT_EQ(wait_for(self->pid, 5000), 128 + SIGKILL);
+			ASSERT_EQ(de_wait_for(self->pid, 5000), 128 + SIGKILL);
 			for (int k = 0; k < 500 && net > 0 && alive(net); k++)
 				usleep(10000);
 			self->pid = 0;

@@ -151,6 +151,45 @@ TEST_F(batch, block_boundary_lengths)
 	}
 }
 
+/* iomt-gwd --baseline's hook: every message of a batch goes through the
+ * one-shot given, once; NULL restores the lanes. Same outputs either way. */
+static unsigned override_calls;
+
+static void counting_oneshot(const void *in, size_t inlen, void *out, size_t outlen)
+{
+	override_calls++;
+	iomt_shake128(in, inlen, out, outlen);
+}
+
+TEST(batch_override_hashes_each_message_once_then_restores)
+{
+	uint8_t msg[5][200], got[5][32], want[5][32];
+	const uint8_t *in[5];
+	uint8_t *out[5];
+	size_t len[5];
+
+	for (int i = 0; i < 5; i++) {
+		memset(msg[i], 0x30 + i, sizeof(msg[i]));
+		in[i] = msg[i];
+		out[i] = got[i];
+		len[i] = (size_t)(i * 40);
+		iomt_shake128(msg[i], len[i], want[i], 32);
+	}
+	iomt_shake128_batch_override(counting_oneshot);
+	ASSERT_EQ(iomt_shake128_batch(in, len, out, 32, 5), IOMT_OK);
+	iomt_shake128_batch_override(NULL);
+	EXPECT_EQ(override_calls, 5u);
+	ASSERT_MEMEQ(got, want, sizeof(got));
+	/* Checks still come first; restored, the hook is not called again. */
+	iomt_shake128_batch_override(counting_oneshot);
+	EXPECT_EQ(iomt_shake128_batch(NULL, len, out, 32, 1), IOMT_EINVAL);
+	iomt_shake128_batch_override(NULL);
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(iomt_shake128_batch(in, len, out, 32, 5), IOMT_OK);
+	EXPECT_EQ(override_calls, 5u);
+	ASSERT_MEMEQ(got, want, sizeof(got));
+}
+
 TEST(batch_rejects_null)
 {
 	uint8_t buf[8];
@@ -203,6 +242,7 @@ TEST(keccak32_forced_fips202_and_openssl)
 #define iomt_shake128_wipe(...) s32_wipe(__VA_ARGS__)
 #define iomt_shake128(...) s32_shake128(__VA_ARGS__)
 #define iomt_shake128_batch(...) s32_batch(__VA_ARGS__)
+#define iomt_shake128_batch_override(...) s32_batch_override(__VA_ARGS__)
 #include "shake.c"
 #undef iomt_shake128_init
 #undef iomt_shake128_absorb
@@ -211,6 +251,7 @@ TEST(keccak32_forced_fips202_and_openssl)
 #undef iomt_shake128_wipe
 #undef iomt_shake128
 #undef iomt_shake128_batch
+#undef iomt_shake128_batch_override
 
 /* The one-shot of 32-bit builds: the incremental context. */
 static void s32_oneshot(const uint8_t *in, size_t len, uint8_t *out, size_t outlen)

@@ -17,22 +17,11 @@
 #      cut short, does not
 #   g  every daemon stops with exit 0 on SIGTERM; no key in any log
 cd "$(dirname "$0")/../.." || exit 1
-. tests/tap.sh
-BUILD=${BUILD:-build}
-export BUILD
 SYS_GUARD=${SYS_GUARD:-150}
-. mk/system.sh
+. tests/sys_suite.sh
 
 CASES="a_sensor_to_store b_consent_approved c_consent_refused d_ppd_restart e_other_patient f_evidence_log g_shutdown"
-why=
-for b in iomt-kdc iomt-ppd iomt-store iomt-gwd iomt-sensor iomt-kclient; do
-	[ -x "$SYS_BIN/$b" ] || why="$SYS_BIN/$b not built (make)"
-done
-if [ -n "$why" ] || ! sys_init; then
-	for c in $CASES; do tap_skip "$c" "${why:-cannot create a temporary directory}"; done
-	tap_done
-	exit
-fi
+sys_suite_begin iomt-kdc iomt-ppd iomt-store iomt-gwd iomt-sensor iomt-kclient || exit 0
 D=$SYS_DIR K=$D/kdc P=$D/ppd-a S=$D/store
 note() { echo "# $*"; }
 check() { local _case=$1; shift; if "$@"; then tap_ok "$_case"; else tap_fail "$_case" "${DETAIL:-}"; fi; DETAIL=; }
@@ -53,9 +42,7 @@ deny requester=* purpose=*" &&
 		sys_gwd_gateway_start gw-a "$K/keys/gw-a.key" --set relay=yes --store "${SYS_ADDR[store.addr]}"
 }
 if ! setup; then
-	for c in $CASES; do tap_fail "$c" "set-up failed (see above)"; done
-	tap_done
-	exit
+	sys_suite_abort "set-up failed (see above)"
 fi
 T0=$(( $(date -u +%s) / 86400 * 86400 - 86400 + 6 * 3600 ))   # yesterday 06:00 UTC
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }

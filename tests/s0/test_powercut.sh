@@ -14,22 +14,11 @@
 #      already holds as a duplicate: none in any run), and the treatment
 #      query decrypts every record it holds
 cd "$(dirname "$0")/../.." || exit 1
-. tests/tap.sh
-BUILD=${BUILD:-build}
-export BUILD
 SYS_GUARD=${SYS_GUARD:-150}
-. mk/system.sh
+. tests/sys_suite.sh
 
 CASES="a_cut_at_the_key_write b_cut_at_every_refresh_write c_no_name_twice_all_decrypt"
-why=
-for b in iomt-kdc iomt-ppd iomt-store iomt-gwd iomt-sensor; do
-	[ -x "$SYS_BIN/$b" ] || why="$SYS_BIN/$b not built (make)"
-done
-if [ -n "$why" ] || ! sys_init; then
-	for c in $CASES; do tap_skip "$c" "${why:-cannot create a temporary directory}"; done
-	tap_done
-	exit
-fi
+sys_suite_begin iomt-kdc iomt-ppd iomt-store iomt-gwd iomt-sensor || exit 0
 D=$SYS_DIR K=$D/kdc S=$D/store
 note() { echo "# $*"; }
 check() { local _case=$1; shift; if "$@"; then tap_ok "$_case"; else tap_fail "$_case" "${DETAIL:-}"; fi; DETAIL=; }
@@ -48,9 +37,7 @@ deny requester=* purpose=*" &&
 		sys_gwd_gateway_start gw-a "$K/keys/gw-a.key" --set relay=yes --store "${SYS_ADDR[store.addr]}"
 }
 if ! setup; then
-	for c in $CASES; do tap_fail "$c" "set-up failed (see above)"; done
-	tap_done
-	exit
+	sys_suite_abort "set-up failed (see above)"
 fi
 DAY=$(( $(date -u +%s) / 86400 * 86400 - 2 * 86400 ))   # two days ago, 00:00 UTC
 ST=$D/a-hr.state

@@ -13,42 +13,19 @@
 #      completes; SIGTERM at the end: exit 0
 # Needs the programs (make) and sqlite3 (mk/debian-packages.txt).
 cd "$(dirname "$0")/../.." || exit 1
-. tests/tap.sh
-BUILD=${BUILD:-build}
-export BUILD
 SYS_GUARD=${SYS_GUARD:-150}
-. mk/system.sh
+. tests/sys_suite.sh
 
 CASES="a_full_flow b_no_did_repeated c_ttp_kill9 d_gwd_kill9 e_sigterm"
 
 # Without the programs (or sqlite3) there is nothing to run: skip, saying why.
-why=
-for b in iomt-ttp iomt-gwd iomt-sensor iomt-user; do
-	[ -x "$SYS_BIN/$b" ] || why="$SYS_BIN/$b not built (make)"
-done
-command -v sqlite3 >/dev/null || why="sqlite3 missing (make deps)"
-if [ -n "$why" ] || ! sys_init; then
-	for c in $CASES; do tap_skip "$c" "${why:-cannot create a temporary directory}"; done
-	tap_done
-	exit
-fi
+sys_suite_begin --sqlite iomt-ttp iomt-gwd iomt-sensor iomt-user || exit 0
 D=$SYS_DIR
 T0=$(date +%s)
 
 note() { echo "# $*"; }
 # check NAME CONDITION-COMMAND... [-- DETAIL]: one TAP line.
-check() {
-	local name=$1
-	shift
-	local detail=
-	local -a cmd=()
-	while [ $# -gt 0 ]; do
-		if [ "$1" = -- ]; then detail=$2; break; fi
-		cmd+=("$1")
-		shift
-	done
-	if "${cmd[@]}"; then tap_ok "$name"; else tap_fail "$name" "$detail"; fi
-}
+check() { sys_check "$@"; }
 eq() { [ "$1" = "$2" ]; }
 json() { local v; v=$(sys_json "$1.json" "$2"); echo "${v:-0}"; }
 ttp_m() { sys_metric "${SYS_ADDR[ttp.metrics]}" "$1"; }
@@ -80,9 +57,7 @@ setup_ok=1
 	sys_gwd_start gwd ttp --log-level debug
 } || setup_ok=0
 if [ $setup_ok = 0 ]; then
-	for c in $CASES; do tap_fail "$c" "system set-up failed (see above)"; done
-	tap_done
-	exit
+	sys_suite_abort "system set-up failed (see above)"
 fi
 note "TTP link ${SYS_ADDR[ttp.link]}, users ${SYS_ADDR[ttp.user]}; MEC udp ${SYS_ADDR[gwd.udp]} (in $D)"
 

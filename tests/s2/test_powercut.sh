@@ -16,38 +16,15 @@
 # (The data path's cuts, at every write of a key refresh and of the data
 # key's provisioning through the real KDC and PPD, are in tests/data/.)
 cd "$(dirname "$0")/../.." || exit 1
-. tests/tap.sh
-BUILD=${BUILD:-build}
-export BUILD
 SYS_GUARD=${SYS_GUARD:-150}
-. mk/system.sh
+. tests/sys_suite.sh
 
 CASES="a_cut_at_every_write b_failed_write c_cut_while_provisioning"
-why=
-for b in iomt-ttp iomt-gwd iomt-sensor iomt-user; do
-	[ -x "$SYS_BIN/$b" ] || why="$SYS_BIN/$b not built (make)"
-done
-command -v sqlite3 >/dev/null || why="sqlite3 missing (make deps)"
-if [ -n "$why" ] || ! sys_init; then
-	for c in $CASES; do tap_skip "$c" "${why:-cannot create a temporary directory}"; done
-	tap_done
-	exit
-fi
+sys_suite_begin --sqlite iomt-ttp iomt-gwd iomt-sensor iomt-user || exit 0
 D=$SYS_DIR
 
 note() { echo "# $*"; }
-check() {
-	local name=$1
-	shift
-	local detail=
-	local -a cmd=()
-	while [ $# -gt 0 ]; do
-		if [ "$1" = -- ]; then detail=$2; break; fi
-		cmd+=("$1")
-		shift
-	done
-	if "${cmd[@]}"; then tap_ok "$name"; else tap_fail "$name" "$detail"; fi
-}
+check() { sys_check "$@"; }
 eq() { [ "$1" = "$2" ]; }
 json() { local v; v=$(sys_json "$1.json" "$2"); echo "${v:-0}"; }
 # cut_run OUT STATE HOOK [OPTIONS]: iomt-sensor run with the hook set.
@@ -69,9 +46,7 @@ setup_ok=1
 	sys_gwd_start gwd ttp
 } || setup_ok=0
 if [ $setup_ok = 0 ]; then
-	for c in $CASES; do tap_fail "$c" "system set-up failed (see above)"; done
-	tap_done
-	exit
+	sys_suite_abort "system set-up failed (see above)"
 fi
 
 new_devices() {

@@ -31,6 +31,7 @@
 #include <openssl/pem.h>
 
 #include "harness.h"
+#include "daemon_env.h"
 #include "rt/rt_test.h"
 #include "testutil.h"
 #include "bytes.h"
@@ -89,59 +90,21 @@ static void bin_path(char *out, size_t cap)
 
 static pid_t spawn(const char *bin, const char *const *args, const char *out_path)
 {
-	static char prog[] = "iomt-ttp";
-	char *argv[40] = { prog };
-	int n = 1;
-	pid_t pid;
-
-	/* execv's argv is char *const[] for history's sake; it writes nothing. */
-	while (*args && n < 39)
-		argv[n++] = (char *)(uintptr_t)*args++;
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(bin, argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Waits for pid at most ms; its exit status, or -1 on timeout. */
-static int wait_for(pid_t pid, int ms)
-{
-	int status;
-
-	for (int waited = 0; waited <= ms; waited += 10) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(10000);
-	}
-	return -1;
+	return de_spawn_args(bin, "iomt-ttp", args, out_path);
 }
 
 /* iomt-ttp admin ... (NULL-terminated): exit status; output in dir/admin.out. */
 static int admin(FIXTURE_DATA(ttp) *self, ...)
 {
-	const char *args[32] = { "admin" };
 	char out[160];
-	int n = 1;
 	va_list ap;
+	int st;
 
-	va_start(ap, self);
-	while (n < 31 && (args[n] = va_arg(ap, const char *)))
-		n++;
-	va_end(ap);
-	args[n] = NULL;
 	snprintf(out, sizeof(out), "%s/admin.out", self->dir);
-	return wait_for(spawn(self->bin, args, out), 20000);
+	va_start(ap, self);
+	st = de_run_v(self->bin, "iomt-ttp", "admin", ap, out, 20000);
+	va_end(ap);
+	return st;
 }
 
 static void read_ports(FIXTURE_DATA(ttp) *self)
@@ -178,7 +141,7 @@ static int stop(FIXTURE_DATA(ttp) *self)
 	int st;
 
 	ASSERT_EQ(kill(self->pid, SIGTERM), 0);
-	st = wait_for(self->pid, 10000);
+	st = de_wait_for(self->pid, 10000);
 	self->pid = 0;
 	return st;
 }
@@ -186,7 +149,7 @@ static int stop(FIXTURE_DATA(ttp) *self)
 static void crash(FIXTURE_DATA(ttp) *self)
 {
 	ASSERT_EQ(kill(self->pid, SIGKILL), 0);
-	ASSERT_EQ(wait_for(self->pid, 5000), 128 + SIGKILL);
+	ASSERT_EQ(de_wait_for(self->pid, 5000), 128 + SIGKILL);
 	self->pid = 0;
 }
 
@@ -893,7 +856,7 @@ TEST_F(ttp, sigterm_finishes_the_batch_and_refuses_the_rest)
 	close(fd);
 	ASSERT_EQ(m3, 10);
 	ASSERT_EQ(busy, 40);
-	ASSERT_EQ(wait_for(self->pid, 10000), 0);
+	ASSERT_EQ(de_wait_for(self->pid, 10000), 0);
 	self->pid = 0;
 	ASSERT_GT(rt_test_read(self->audit, (char *)log, sizeof(log)), 0);
 	ASSERT_NONNULL(strstr((char *)log, "\"event\":\"ttp_stop\""));
@@ -1224,17 +1187,17 @@ TEST_F(ttp, help_and_bad_configuration)
 			       "--user-listen", "127.0.0.1:0", "--metrics=no", NULL };
 
 	snprintf(out, sizeof(out), "%s/cli.out", self->dir);
-	ASSERT_EQ(wait_for(spawn(self->bin, help, out), 5000), 0);
+	ASSERT_EQ(de_wait_for(spawn(self->bin, help, out), 5000), 0);
 	ASSERT_GT(rt_test_read(out, text, sizeof(text)), 0);
 	ASSERT_NONNULL(strstr(text, "batch_max"));
 	ASSERT_NONNULL(strstr(text, "SIGHUP"));
 	ASSERT_NONNULL(strstr(text, "iomt-ttp admin register-mec"));
 	unlink(out);
-	ASSERT_EQ(wait_for(spawn(self->bin, bad, out), 5000), 2);
+	ASSERT_EQ(de_wait_for(spawn(self->bin, bad, out), 5000), 2);
 	ASSERT_GT(rt_test_read(out, text, sizeof(text)), 0);
 	ASSERT_NONNULL(strstr(text, "batch_max"));
 	unlink(out);
-	ASSERT_EQ(wait_for(spawn(self->bin, nodb, out), 5000), 1);
+	ASSERT_EQ(de_wait_for(spawn(self->bin, nodb, out), 5000), 1);
 	ASSERT_GT(rt_test_read(out, text, sizeof(text)), 0);
 	ASSERT_NONNULL(strstr(text, "database missing"));
 }

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "harness.h"
+#include "daemon_env.h"
 #include "bytes.h"
 #include "iomt_err.h"
 #include "keytree.h"
@@ -56,37 +57,6 @@ struct tbatch {
 
 /* ---- processes ---- */
 
-static inline pid_t spawn(const char *bin, char *const *argv, const char *out_path)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(bin, argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static inline int wait_for(pid_t pid, int ms)
-{
-	int status;
-
-	for (int waited = 0; waited <= ms; waited += 5) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		usleep(5000);
-	}
-	return -1;
-}
-
 static inline void start(struct senv *self, const char *extra)
 {
 	static char serve[] = "serve", dbo[] = "--db", lo[] = "--listen", la[] = "127.0.0.1:0",
@@ -103,7 +73,7 @@ static inline void start(struct senv *self, const char *extra)
 		argv[13] = NULL;
 	}
 	unlink(self->ports);
-	self->pid = spawn(self->bin, argv, self->log);
+	self->pid = de_spawn(self->bin, argv, self->log);
 	ASSERT_GT(self->pid, 0);
 	for (int i = 0; i < 1000; i++) {
 		if (rt_test_read(self->ports, buf, sizeof(buf)) > 0 &&
@@ -124,7 +94,7 @@ static inline int stop(struct senv *self)
 	if (self->pid <= 0)
 		return -1;
 	kill(self->pid, SIGTERM);
-	st = wait_for(self->pid, 10000);
+	st = de_wait_for(self->pid, 10000);
 	self->pid = 0;
 	return st;
 }
@@ -142,7 +112,7 @@ static inline int run(struct senv *self, const char *cmd, ...)
 	va_end(ap);
 	argv[n] = NULL;
 	unlink(self->out);
-	return wait_for(spawn(self->bin, argv, self->out), 30000);
+	return de_wait_for(de_spawn(self->bin, argv, self->out), 30000);
 }
 
 /* ---- batches ---- */

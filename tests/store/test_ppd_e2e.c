@@ -161,6 +161,6 @@ TEST_F_TIMEOUT(e2e, patient_approves_at_prompt, 90)
 	ASSERT_GT(answer, 0);
 	ASSERT_EQ(decrypt(self, "emergency", "2025-01-01T04:00:00Z", "2025-01-01T04:59:59Z"), 0);
 	ASSERT_TRUE(senv_file_has(self->s.out, "36 records decrypted, 0 failed"));
-	ASSERT_EQ(wait_for(answer, 5000), 0);
+	ASSERT_EQ(de_wait_for(answer, 5000), 0);
 	ASSERT_EQ(ppd_stop(&self->p), 0);
 }

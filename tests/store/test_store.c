@@ -352,7 +352,7 @@ TEST_F_TIMEOUT(store, kill9_keeps_every_acked_batch, 60)
 	close(p[0]);
 	for (int k = 0; k < LOADERS; k++)
 		waitpid(kids[k], NULL, 0);
-	ASSERT_EQ(wait_for(self->s.pid, 5000), 128 + SIGKILL);
+	ASSERT_EQ(de_wait_for(self->s.pid, 5000), 128 + SIGKILL);
 	self->s.pid = 0;
 	TH_LOG("%d batches acknowledged before the kill", n_acked);
 	ASSERT_GE(n_acked, 60);
@@ -406,7 +406,7 @@ TEST_F(store, sigterm_graceful)
 		acks++;
 	}
 	close(fd);
-	st = wait_for(self->s.pid, 10000);
+	st = de_wait_for(self->s.pid, 10000);
 	self->s.pid = 0;
 	ASSERT_EQ(st, 0);
 	TH_LOG("%d of 39 batches in flight answered before the stop", acks);

@@ -31,6 +31,11 @@ struct gwd_cfg {
 	uint64_t session_lifetime_ms;
 	uint64_t udp_rcvbuf;		/* bytes asked of SO_RCVBUF(FORCE) */
 	int mec;			/* the MEC role (seed 002) is on */
+	/* Phase 4 (mecdata.h): on while mec_key is set. */
+	char mec_key[PATH_MAX];		/* the MEC's phase-1 key file */
+	char mec_store[PATH_MAX];
+	int mec_samples_max;		/* per ID_a */
+	int mec_results_max;		/* per ID_a */
 	/* The gateway role (AP service for sensors); off while gateway_key is "". */
 	char gateway_key[PATH_MAX];
 	char gateway_passcode_file[PATH_MAX];
@@ -43,6 +48,34 @@ struct gwd_cfg {
 	int relay_pending_max;
 	uint64_t relay_timeout_ms;
 	uint64_t store_reconnect_max_ms;
+	char spool_dir[PATH_MAX];	/* "" = no spool (relay.c, spool.h) */
+	uint64_t spool_max;		/* bytes */
+	/* Ingress (engine.h): io_uring by default; 'baseline' = recvmmsg and
+	 * per-call OpenSSL SHAKE128, for the benchmark only. */
+	int baseline;
+	int uring_buffers;		/* provided receive buffers (power of two) */
+	/* The control socket (control.h) for iomtctl; "" = none. */
+	char control_socket[PATH_MAX];
+	char control_mode[8];		/* "0600" or "0660" */
+	/* Phases 5 and 6 (users.h): on with 'users yes' (needs mec_key). */
+	int users;
+	struct rt_endpoint user_listen;	/* TCP, patients and doctors */
+	char ca_pub[PATH_MAX];		/* the TTP's CA public key (PEM) */
+	char grant_pub[PATH_MAX];	/* the key signing grants; "" = ca_pub */
+	char alerts_file[PATH_MAX];	/* pending alerts; "" = memory only */
+	char test_hook_dir[PATH_MAX];	/* tests only: results and emergencies */
+	uint64_t user_timeout_ms;
+	uint64_t alert_lifetime_ms;
+	/* BLE sensors (ble.h): L2CAP LE CoC on this PSM; 0 = off. */
+	int ble_psm;
+	int ble_channels;		/* channels open at once */
+	/* The ingress filter (filter.h): XDP on xdp_interface ("" = none), else
+	 * the same checks in userspace; always on. */
+	char xdp_interface[32];
+	int filter_rate, filter_burst;	/* per-source requests/s; 0 = no limit */
+	int cookie_rate, cookie_burst;	/* under load: plain requests answered/s */
+	uint64_t cookie_epoch_ms;	/* cookie key lifetime */
+	int under_load_threshold;	/* outstanding requests; 0 = always under load */
 };
 
 extern const struct rt_daemon_info gwd_daemon_info;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "engine.h"
 #include "gateway.h"
@@ -13,10 +14,12 @@
 #include "lib/rt_log.h"
 #include "lib/rt_priv.h"
 #include "mec.h"
+#include "mecdata.h"
 #include "metrics.h"
 #include "pool.h"
 #include "relay.h"
 #include "sessions.h"
+#include "users.h"
 
 struct gwd {
 	struct gwd_cfg cfg;
@@ -24,12 +27,73 @@ struct gwd {
 	struct gwd_sessions sessions;
 	struct gwd_engine engine;
 	struct gwd_mec mec;
+	struct gwd_mecdata mecdata;	/* phase 4, on with 'mec_key' */
+	int mecdata_on;
 	struct gwd_gateway gateway;
 	struct gwd_relay relay;
+	struct gwd_control control;
 	int sigfd;
 	int engine_open;	/* what teardown() must undo */
-	int mec_on, gateway_on, relay_on;
+	int mec_on, gateway_on, relay_on, control_on;
+	struct gwd_users users;		/* phases 5 and 6, on with 'users yes' */
+	int users_on;
 };
+
+/* Phases 5 and 6 (users.h); phase 4's emergencies go to phase 6. */
+static int setup_users(struct gwd *g, char *err, size_t errlen)
+{
+	g->users_on = 1;	/* teardown undoes a partial open */
+	if (gwd_users_open(&g->users, &g->cfg, err, errlen))
+		return -1;
+	if (g->mecdata_on)
+		gwd_mecdata_on_emergency(&g->mecdata, gwd_users_on_emergency, &g->users);
+	return 0;
+}
+
+/* The control socket (control.h), opened before privileges go. */
+static int setup_control(struct gwd *g, char *err, size_t errlen)
+{
+	const char *m = g->cfg.control_mode;
+	mode_t mode = !strcmp(m, "0600") ? 0600 : !strcmp(m, "0660") ? 0660 : 0;
+
+	if (!mode) {
+		snprintf(err, errlen, "control_mode '%s': 0600 or 0660", m);
+		return -1;
+	}
+	if (gwd_control_open(&g->control, g->cfg.control_socket, mode, err, errlen))
+		return -1;
+	g->control_on = 1;
+	return 0;
+}
+
+/* Starts serving the control socket once every role is up. */
+static int start_control(struct gwd *g)
+{
+	struct gwd_ctl_info in = {
+		.mec = g->mec_on, .relay = g->relay_on,
+		.spool = g->relay_on && g->cfg.spool_dir[0],
+		.relay_pending_max = g->cfg.relay_pending_max,
+		.started_ms = gwd_now_ms(),
+		.sessions = g->mec_on ? &g->sessions : NULL,
+		.filter = gwd_filter_describe, .filter_loaded = gwd_filter_loaded,
+		.filter_ctx = &g->engine.filter,
+	};
+	int e;
+
+	snprintf(in.roles, sizeof(in.roles), "%s%s%s", g->mec_on ? "mec " : "",
+		 g->gateway_on ? "gateway " : "", g->relay_on ? "relay " : "");
+	if (in.roles[0])
+		in.roles[strlen(in.roles) - 1] = 0;
+	rt_endpoint_str(&g->engine.udp.bound, in.listen, sizeof(in.listen));
+	rt_endpoint_str(&g->engine.metrics_bound, in.metrics, sizeof(in.metrics));
+	e = gwd_control_start(&g->control, &in);
+	if (e)
+		rt_err("control socket: cannot start its thread: %s", strerror(-e));
+	else
+		rt_info("control socket on %s (iomtctl -s %s status)", g->control.path,
+			g->control.path);
+	return e;
+}
 
 /* The MEC role: its identity pool, sessions and the engine's TTP link. */
 static int setup_mec(struct gwd *g, char *err, size_t errlen)
@@ -41,6 +105,15 @@ static int setup_mec(struct gwd *g, char *err, size_t errlen)
 	}
 	g->mec_on = 1;
 	return gwd_engine_add_role(&g->engine, &gwd_mec_ops, &g->mec);
+}
+
+/* Phase 4 beside the MEC role: its key, store and analyses. */
+static int setup_mecdata(struct gwd *g, char *err, size_t errlen)
+{
+	if (gwd_mecdata_init(&g->mecdata, &g->cfg, &g->sessions, err, errlen))
+		return -1;
+	g->mecdata_on = 1;
+	return gwd_engine_add_role(&g->engine, &gwd_mecdata_ops, &g->mecdata);
 }
 
 static int setup_gateway(struct gwd *g, char *err, size_t errlen)
@@ -67,7 +140,7 @@ static int setup(struct gwd *g)
 	 * no link. */
 	size_t tx_cap = 0;
 
-	if (!g->cfg.mec && !g->cfg.gateway_key[0] && !g->cfg.relay) {
+	if (!g->cfg.mec && !g->cfg.gateway_key[0] && !g->cfg.relay && !g->cfg.users) {
 		snprintf(err, sizeof(err), "no role configured: set 'mec yes' (with 'state' and "
 			 "'ttp'), 'gateway_key' or 'relay yes'");
 		goto fail;
@@ -88,11 +161,20 @@ static int setup(struct gwd *g)
 	g->engine_open = 1;
 	if (gwd_engine_open(&g->engine, &g->cfg, g->sigfd, tx_cap, err, sizeof(err)))
 		goto fail;
+	/* S2_DATA passes the ingress filter only for sessions held. */
+	gwd_sessions_watch(&g->sessions, gwd_filter_session_set, gwd_filter_session_del,
+			   &g->engine.filter);
 	if (g->cfg.mec && setup_mec(g, err, sizeof(err)))
+		goto fail;
+	if (g->cfg.mec && g->cfg.mec_key[0] && setup_mecdata(g, err, sizeof(err)))
 		goto fail;
 	if (g->cfg.gateway_key[0] && setup_gateway(g, err, sizeof(err)))
 		goto fail;
 	if (g->cfg.relay && setup_relay(g, err, sizeof(err)))
+		goto fail;
+	if (g->cfg.control_socket[0] && setup_control(g, err, sizeof(err)))
+		goto fail;
+	if (g->cfg.users && setup_users(g, err, sizeof(err)))
 		goto fail;
 	if (gwd_engine_ready(&g->engine, err, sizeof(err)))
 		goto fail;
@@ -128,11 +210,23 @@ static void started(const struct gwd *g)
 			g->pool.n, rt_endpoint_str(&g->engine.udp.bound, udp, sizeof(udp)),
 			rt_endpoint_str(&g->cfg.ttp, ttp, sizeof(ttp)),
 			rt_endpoint_str(&g->engine.metrics_bound, met, sizeof(met)));
+	if (g->mecdata_on) {
+		char md[200];
+
+		gwd_mecdata_describe(&g->mecdata, md, sizeof(md));
+		rt_info("%s", md);
+	}
 	if (g->gateway_on) {
 		gwd_gateway_describe(&g->gateway, gw, sizeof(gw));
 		rt_info("%s: devices on %s (UDP), metrics %s", gw,
 			rt_endpoint_str(&g->engine.udp.bound, udp, sizeof(udp)),
 			rt_endpoint_str(&g->engine.metrics_bound, met, sizeof(met)));
+	}
+	if (g->users_on) {
+		char us[200];
+
+		gwd_users_describe(&g->users, us, sizeof(us));
+		rt_info("%s", us);
 	}
 	if (g->relay_on) {
 		gwd_relay_describe(&g->relay, rl, sizeof(rl));
@@ -144,6 +238,14 @@ static void started(const struct gwd *g)
 
 static void teardown(struct gwd *g)
 {
+	if (g->users_on && g->mecdata_on)
+		gwd_mecdata_on_emergency(&g->mecdata, NULL, NULL);
+	if (g->users_on)
+		gwd_users_close(&g->users);
+	if (g->control_on)
+		gwd_control_close(&g->control);
+	if (g->mecdata_on)
+		gwd_mecdata_fini(&g->mecdata);
 	if (g->mec_on)
 		gwd_mec_fini(&g->mec);
 	if (g->gateway_on)
@@ -178,6 +280,10 @@ int gwd_daemon_main(int argc, char *const argv[])
 	r = setup(&g);
 	if (!r)
 		r = drop_privileges(&g.cfg);
+	if (!r && g.control_on)
+		r = start_control(&g);
+	if (!r && g.users_on && (r = gwd_users_start(&g.users)))
+		rt_err("users: cannot start its thread: %s", strerror(-r));
 	if (!r) {
 		started(&g);
 		r = gwd_engine_run(&g.engine);

@@ -8,7 +8,9 @@
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
 
+#include "baseline.h"
 #include "engine.h"
 #include "iomt_err.h"
 #include "lib/rt_daemon.h"
@@ -19,6 +21,7 @@ enum tag {
 	TAG_SIGNAL = 1,
 	TAG_UDP,
 	TAG_METRICS,
+	TAG_FILTER,	/* the XDP interface's link state */
 	TAG_LINK,	/* + the link's index: the last tag */
 };
 
@@ -37,7 +40,23 @@ static int tx_device(void *ctx, const struct gwd_addr *to, uint8_t type, const v
 {
 	struct gwd_engine *e = ctx;
 
+	if (gwd_ble_is_peer(to))	/* a BLE sensor: its own channel, now */
+		return gwd_ble_send(&e->ble, to, type, payload, len);
+	if (e->use_uring)
+		return gwd_uring_queue(&e->uring, to, type, payload, len);
 	return gwd_udp_queue(&e->udp, to, type, payload, len);
+}
+
+/* Datagrams queued leave now: one sendmmsg, or one io_uring_enter
+ * submitting their SQEs. */
+static void udp_flush(struct gwd_engine *e)
+{
+	int r;
+
+	if (!e->use_uring)
+		gwd_udp_flush(&e->udp);
+	else if ((r = gwd_uring_flush(&e->uring)))
+		rt_warn("io_uring submit: %s", strerror(-r));
 }
 
 static int tx_upstream(void *ctx, uint8_t type, const void *payload, size_t len)
@@ -107,7 +126,7 @@ static void engine_link_down(struct gwd_engine *e, struct gwd_link *l, uint64_t 
 
 	if (gwd_link_close(l, now, why)) {
 		u->state(u->ctx, 0, now);
-		gwd_udp_flush(&e->udp);
+		udp_flush(e);
 	}
 }
 
@@ -122,7 +141,7 @@ static void engine_link_up(struct gwd_engine *e, struct gwd_link *l, uint64_t no
  * one write. */
 static void engine_flush(struct gwd_engine *e, uint64_t now)
 {
-	gwd_udp_flush(&e->udp);
+	udp_flush(e);
 	for (size_t i = 0; i < e->nlinks; i++) {
 		struct gwd_link *l = &e->link[i];
 		int r;
@@ -168,21 +187,121 @@ static void engine_drop(enum gwd_drop why, const struct gwd_addr *from, size_t l
 		       from ? gwd_addr_str(from, a, sizeof(a)) : "?", gwd_drop_name[why]);
 }
 
+/* A datagram the ingress filter dropped (counted there by verdict): a
+ * malformed or mis-sized one is counted by reason here too, as the frame
+ * checks below would have. */
+static void filter_drop(int v, const struct gwd_addr *from, const uint8_t *buf, size_t len)
+{
+	uint8_t t;
+	const uint8_t *p;
+	size_t n;
+	char a[80];
+	int r;
+
+	if (v == IOMT_XF_DROP_MALFORMED || v == IOMT_XF_DROP_SIZE) {
+		r = iomt_wire_parse(buf, len, &t, &p, &n);
+		engine_drop(r == IOMT_EMALFORMED || (!r && v == IOMT_XF_DROP_MALFORMED) ?
+			    GWD_DROP_MALFORMED : GWD_DROP_SIZE, from, len);
+		return;
+	}
+	if (rt_log_enabled(RT_LOG_DEBUG))
+		rt_dbg("dropped %zu-byte datagram from %s: ingress filter: %s", len,
+		       gwd_addr_str(from, a, sizeof(a)), gwd_filter_verdict_name(v));
+}
+
+/* Cookies (filter.h): a COOKIE_WRAP becomes its inner request; under load
+ * a plain request gets COOKIE_REPLY and goes no further. 0: go on with *f. */
+static int cookie_gate(struct gwd_engine *e, struct gwd_frame *f, const struct gwd_addr *from)
+{
+	uint8_t c[IOMT_COOKIE_LEN];
+
+	if (f->type == IOMT_MSG_COOKIE_WRAP) {
+		if (!gwd_filter_unwrap(&e->filter, from, f->payload, f->len, &f->type, &f->payload,
+				       &f->len))
+			return 0;
+		engine_drop(GWD_DROP_MALFORMED, from, f->len);
+		return -1;
+	}
+	if (!gwd_filter_under_load(&e->filter) || !gwd_filter_is_request(f->type))
+		return 0;
+	if (gwd_filter_cookie(&e->filter, from, c) == 0)
+		tx_device(e, from, IOMT_MSG_COOKIE_REPLY, c, sizeof(c));
+	return -1;
+}
+
 /* Datagram i as a frame in *f for role *owner: 0, or -1 when dropped
  * (counted, logged). */
 static int udp_frame(struct gwd_engine *e, unsigned i, struct gwd_frame *f, uint8_t *owner)
 {
-	const struct gwd_addr *from = gwd_udp_from(&e->udp, i);
+	const struct gwd_addr *from;
+	const uint8_t *buf;
 	size_t len;
 	int cut, r;
-	const uint8_t *buf = gwd_udp_datagram(&e->udp, i, &len, &cut);
+
+	if (e->use_uring) {
+		from = gwd_uring_from(&e->uring, i);
+		buf = gwd_uring_datagram(&e->uring, i, &len, &cut);
+	} else {
+		from = gwd_udp_from(&e->udp, i);
+		buf = gwd_udp_datagram(&e->udp, i, &len, &cut);
+	}
 
 	if (cut) {
 		engine_drop(GWD_DROP_OVERSIZED, from, len);
 		return -1;
 	}
+	/* The ingress filter first (counted by verdict; PASS at once when XDP
+	 * judged the datagram already). */
+	r = gwd_filter_judge(&e->filter, from, buf, len);
+	if (r != IOMT_XF_PASS) {
+		filter_drop(r, from, buf, len);
+		return -1;
+	}
 	/* A datagram is exactly one frame of exactly its type's size: anything
 	 * else is truncated, padded or forged, and refused before any work. */
+	r = iomt_wire_parse(buf, len, &f->type, &f->payload, &f->len);
+	if (r) {
+		engine_drop(r == IOMT_EMALFORMED ? GWD_DROP_MALFORMED : GWD_DROP_SIZE, from, len);
+		return -1;
+	}
+	if (cookie_gate(e, f, from))
+		return -1;
+	if ((r = role_for(e, GWD_SRC_DEVICE, f->type)) < 0) {
+		engine_drop(GWD_DROP_TYPE, from, len);
+		return -1;
+	}
+	*owner = (uint8_t)r;
+	f->from = from;
+	return 0;
+}
+
+/* Checks n datagrams of the last receive, dispatches them, sends. */
+static void udp_batch(struct gwd_engine *e, unsigned n)
+{
+	size_t k = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (udp_frame(e, i, &e->frames[k], &e->owner[k]) == 0)
+			k++;
+	engine_dispatch(e, GWD_SRC_DEVICE, k);
+	engine_flush(e, gwd_now_ms());
+}
+
+/* SDU i of a BLE channel as a frame: the checks of a datagram, but not the
+ * UDP ingress filter (keyed by IP source; a channel has its own socket
+ * filter, ble.h) nor cookies (a connected channel's sender is not forged).
+ * 0, or -1 when dropped (counted, logged). */
+static int ble_frame(struct gwd_engine *e, unsigned i, struct gwd_frame *f, uint8_t *owner)
+{
+	const struct gwd_addr *from = gwd_ble_from(&e->ble, i);
+	size_t len;
+	int cut, r;
+	const uint8_t *buf = gwd_ble_datagram(&e->ble, i, &len, &cut);
+
+	if (cut) {
+		engine_drop(GWD_DROP_OVERSIZED, from, len);
+		return -1;
+	}
 	r = iomt_wire_parse(buf, len, &f->type, &f->payload, &f->len);
 	if (r) {
 		engine_drop(r == IOMT_EMALFORMED ? GWD_DROP_MALFORMED : GWD_DROP_SIZE, from, len);
@@ -197,21 +316,32 @@ static int udp_frame(struct gwd_engine *e, unsigned i, struct gwd_frame *f, uint
 	return 0;
 }
 
+/* A BLE event: accepts, or a channel's SDUs checked and dispatched to the
+ * roles like datagrams (GWD_SRC_DEVICE), their answers sent. */
+static void engine_ble_event(struct gwd_engine *e, uint64_t tag, uint32_t events)
+{
+	unsigned n = gwd_ble_event(&e->ble, tag, events);
+	size_t k = 0;
+
+	if (!n)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (ble_frame(e, i, &e->frames[k], &e->owner[k]) == 0)
+			k++;
+	engine_dispatch(e, GWD_SRC_DEVICE, k);
+	engine_flush(e, gwd_now_ms());
+}
+
 static void engine_udp_input(struct gwd_engine *e)
 {
 	for (int pass = 0; pass < GWD_UDP_PASSES_MAX; pass++) {
 		int n = gwd_udp_recv(&e->udp);
-		size_t k = 0;
 
 		if (n < 0)
 			rt_warn("UDP receive: %s", strerror(-n));
 		if (n <= 0)
 			return;
-		for (unsigned i = 0; i < (unsigned)n; i++)
-			if (udp_frame(e, i, &e->frames[k], &e->owner[k]) == 0)
-				k++;
-		engine_dispatch(e, GWD_SRC_DEVICE, k);
-		engine_flush(e, gwd_now_ms());
+		udp_batch(e, (unsigned)n);
 		if ((size_t)n < e->batch)
 			return;	/* the socket is drained */
 	}
@@ -342,17 +472,36 @@ static void engine_event(struct gwd_engine *e, const struct epoll_event *ev)
 	case TAG_METRICS:
 		gwd_metrics_accept(e->metrics_fd);
 		break;
+	case TAG_FILTER:
+		gwd_filter_link_event(&e->filter);
+		break;
 	default:
-		if (ev->data.u64 - TAG_LINK < e->nlinks)
+		if (gwd_ble_is_tag(ev->data.u64))
+			engine_ble_event(e, ev->data.u64, ev->events);
+		else if (ev->data.u64 - TAG_LINK < e->nlinks)
 			engine_on_link(e, &e->link[ev->data.u64 - TAG_LINK], ev->events, now);
 		break;
 	}
 }
 
+/* Under load while the roles' requests in flight reach
+ * under_load_threshold (0: always), until they fall below half of it. */
+static void engine_load(struct gwd_engine *e)
+{
+	uint64_t out = roles_outstanding(e), thr = (uint64_t)e->cfg->under_load_threshold;
+
+	if (!gwd_filter_under_load(&e->filter))
+		gwd_filter_load(&e->filter, out >= thr);
+	else if (thr && out * 2 < thr)
+		gwd_filter_load(&e->filter, 0);
+}
+
 /* Runs what is due: the next deadline (ms), or UINT64_MAX. */
 static uint64_t engine_timers(struct gwd_engine *e, uint64_t now)
 {
-	uint64_t next = UINT64_MAX;
+	uint64_t next = gwd_filter_tick(&e->filter, now);
+
+	engine_load(e);
 
 	for (size_t i = 0; i < e->nlinks; i++)
 		if (gwd_link_tick(&e->link[i], now))
@@ -365,6 +514,11 @@ static uint64_t engine_timers(struct gwd_engine *e, uint64_t now)
 	engine_flush(e, now);
 	for (size_t i = 0; i < e->nlinks; i++) {
 		uint64_t t = gwd_link_deadline(&e->link[i]);
+
+		next = t < next ? t : next;
+	}
+	if (e->ble.on) {
+		uint64_t t = gwd_ble_tick(&e->ble, now, 0);
 
 		next = t < next ? t : next;
 	}
@@ -382,24 +536,101 @@ static int wait_ms(uint64_t next, uint64_t now)
 	return next - now > INT_MAX ? INT_MAX : (int)(next - now);
 }
 
-int gwd_engine_run(struct gwd_engine *e)
+/* Handles what the epoll set holds (links, signals, metrics; the UDP
+ * socket too on the recvmmsg path): the number of events, or -errno. */
+static int epoll_pass(struct gwd_engine *e, int timeout_ms)
 {
 	struct epoll_event ev[GWD_EVENTS_MAX];
+	int n = epoll_wait(e->epfd, ev, GWD_EVENTS_MAX, timeout_ms);
 
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++)
+		engine_event(e, &ev[i]);
+	return n;
+}
+
+static int run_epoll(struct gwd_engine *e)
+{
 	for (;;) {
 		uint64_t now = gwd_now_ms(), next = engine_timers(e, now);
 		int n;
 
 		if (e->stopping && (!roles_outstanding(e) || now >= e->stop_deadline))
 			return e->failed ? -EIO : 0;
-		n = epoll_wait(e->epfd, ev, GWD_EVENTS_MAX, wait_ms(next, now));
-		if (n < 0 && errno != EINTR) {
-			rt_err("epoll_wait: %s", strerror(errno));
-			return -errno;
+		n = epoll_pass(e, wait_ms(next, now));
+		if (n < 0) {
+			rt_err("epoll_wait: %s", strerror(-n));
+			return n;
 		}
-		for (int i = 0; i < n; i++)
-			engine_event(e, &ev[i]);
 	}
+}
+
+/* The ring's completions: datagrams in batches of at most batch_max, each
+ * handled and answered before the next is taken (its buffers then go back
+ * to the kernel); then the epoll set if its poll fired. */
+static int uring_input(struct gwd_engine *e)
+{
+	e->uring.last_n = 0;
+	for (int pass = 0; pass < GWD_UDP_PASSES_MAX; pass++) {
+		unsigned n = gwd_uring_reap(&e->uring);
+
+		e->uring.last_n += n;
+		if (n)
+			udp_batch(e, n);
+		gwd_uring_recycle(&e->uring);
+		if (n < e->batch)
+			break;
+	}
+	if (e->uring.epoll_ready) {
+		int n = epoll_pass(e, 0);
+
+		if (n < 0)
+			return n;
+		e->uring.epoll_ready = 0;
+	}
+	/* Armed again at once (a no-op while armed; retried on every pass
+	 * should the SQ have been full): arming polls the epoll fd, which is
+	 * readable while any event is ready, so one left ready (level-
+	 * triggered, or beyond GWD_EVENTS_MAX) completes the poll at once. */
+	gwd_uring_poll_epoll(&e->uring);
+	return 0;
+}
+
+static int run_uring(struct gwd_engine *e)
+{
+	for (;;) {
+		uint64_t now = gwd_now_ms(), next = engine_timers(e, now);
+		int r;
+
+		if (e->stopping && (!roles_outstanding(e) || now >= e->stop_deadline)) {
+			/* The last answers (BUSY, M4s, ACKs) are SQEs: send them. */
+			gwd_uring_drain(&e->uring, 1000);
+			return e->failed ? -EIO : 0;
+		}
+		/* One io_uring_enter: the pass's sends and re-arms go in, and we
+		 * sleep until a completion or the next timer. */
+		r = gwd_uring_wait(&e->uring, wait_ms(next, now));
+		if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+			rt_err("io_uring wait: %s", strerror(-r));
+			return r;
+		}
+		r = uring_input(e);
+		if (r < 0) {
+			rt_err("epoll_wait: %s", strerror(-r));
+			return r;
+		}
+		if (e->uring.broken) {
+			rt_err("io_uring receive keeps failing: stopping (set 'baseline yes' to run "
+			       "on recvmmsg)");
+			return -EIO;
+		}
+	}
+}
+
+int gwd_engine_run(struct gwd_engine *e)
+{
+	return e->use_uring ? run_uring(e) : run_epoll(e);
 }
 
 /* ---- set-up ---- */
@@ -470,6 +701,57 @@ static int open_upstream(struct gwd_engine *e, size_t tx_cap, char *err, size_t 
 	return r;
 }
 
+/* The ingress filter on the bound port; its interface's link state on
+ * the epoll set. */
+static int open_filter(struct gwd_engine *e, char *err, size_t errlen)
+{
+	const struct sockaddr_storage *ss = &e->udp.bound.addr;
+	uint16_t port = ss->ss_family == AF_INET6 ?
+		ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port) :
+		ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+	int r = gwd_filter_open(&e->filter, e->cfg, port, err, errlen);
+
+	if (!r && gwd_filter_fd(&e->filter) >= 0 &&
+	    (r = watch(e, gwd_filter_fd(&e->filter), TAG_FILTER)))
+		snprintf(err, errlen, "epoll: %s", strerror(-r));
+	return r;
+}
+
+/* io_uring, unless 'baseline' or the kernel refuses it (then recvmmsg,
+ * logged): the UDP socket joins the epoll set only on the recvmmsg path. */
+static int open_ingress(struct gwd_engine *e, char *err, size_t errlen)
+{
+	char why[160], fl[64];
+	int r;
+
+	if ((r = gwd_uring_metrics())) {
+		snprintf(err, errlen, "metrics registration: %s", strerror(-r));
+		return r;
+	}
+	if (e->cfg->baseline) {
+		gwd_baseline_hash();
+		rt_info("baseline mode: recvmmsg ingress, per-call OpenSSL SHAKE128 (benchmark "
+			"reference only)");
+	} else if (gwd_uring_open(&e->uring, &e->udp, e->epfd, (unsigned)e->cfg->uring_buffers,
+				  (unsigned)e->batch, why, sizeof(why)) == 0) {
+		e->use_uring = 1;
+		rt_info("ingress: io_uring (setup flags %s, %d provided buffers, multishot recvmsg)",
+			gwd_uring_flags_str(&e->uring, fl, sizeof(fl)), e->cfg->uring_buffers);
+		return 0;
+	} else if (!strncmp(why, "uring_buffers", 13)) {
+		snprintf(err, errlen, "%s", why);
+		gwd_uring_close(&e->uring);
+		return -EINVAL;
+	} else {
+		rt_warn("%s: falling back to recvmmsg", why);
+		gwd_uring_close(&e->uring);
+	}
+	r = watch(e, e->udp.fd, TAG_UDP);
+	if (r)
+		snprintf(err, errlen, "epoll: %s", strerror(-r));
+	return r;
+}
+
 int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, size_t tx_cap,
 		    char *err, size_t errlen)
 {
@@ -490,11 +772,16 @@ int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, 
 		return -errno;
 	}
 	r = open_sockets(e, err, errlen);
+	if (!r)
+		r = open_filter(e, err, errlen);
 	if (!r && tx_cap)
 		r = open_upstream(e, tx_cap, err, errlen);
-	if (!r && ((r = watch(e, sigfd, TAG_SIGNAL)) || (r = watch(e, e->udp.fd, TAG_UDP)) ||
-		   (r = watch(e, e->metrics_fd, TAG_METRICS))))
+	if (!r && ((r = watch(e, sigfd, TAG_SIGNAL)) || (r = watch(e, e->metrics_fd, TAG_METRICS))))
 		snprintf(err, errlen, "epoll: %s", strerror(-r));
+	if (!r)
+		r = open_ingress(e, err, errlen);
+	if (!r)	/* BLE channels join the epoll set the ring watches */
+		r = gwd_ble_open(&e->ble, cfg, e->epfd, e->batch, err, errlen);
 	return r;
 }
 
@@ -534,6 +821,11 @@ void gwd_engine_close(struct gwd_engine *e)
 	for (size_t i = 0; i < e->nlinks; i++)
 		gwd_link_fini(&e->link[i]);
 	e->nlinks = 0;
+	if (e->use_uring)
+		gwd_uring_close(&e->uring);
+	e->use_uring = 0;
+	gwd_filter_close(&e->filter);
+	gwd_ble_close(&e->ble);
 	gwd_udp_close(&e->udp);
 	if (e->metrics_fd >= 0)
 		close(e->metrics_fd);

@@ -10,6 +10,26 @@
  * GWD_SRC_UPSTREAM; the store link's to the relay role). Timers (link
  * back-off, agreement timeouts, session expiry, the bounded wait of a
  * graceful stop) set the epoll timeout. Single-threaded.
+ *
+ * Ingress: by default the devices' socket runs on io_uring (uring.h): the
+ * loop waits in the ring, not in epoll; the epoll set (links, signals,
+ * metrics) is watched by one POLL_ADD in the ring, and timers are the
+ * ring wait's timeout. With 'baseline' (the benchmark's reference), or
+ * when the kernel refuses io_uring (logged), the socket is on the epoll set
+ * and drained with recvmmsg/sendmmsg (udp.h). Both paths share the frame
+ * checks, the dispatch and everything else below. Before the frame checks,
+ * every datagram is judged by the ingress filter (filter.h: XDP, or the
+ * same checks in userspace); under load plain requests get COOKIE_REPLY
+ * and COOKIE_WRAP is opened into its request (cookie_gate).
+ *
+ * N workers (not yet): roles keep single-threaded state (the MEC pool and
+ * sessions, the relay's pending table, the replay cache), so one ring
+ * serves all. The way to N: one thread per core, each with its own ring
+ * and its own SO_REUSEPORT socket on the same port (the kernel spreads
+ * devices by 4-tuple hash, so a device's M1 and M3 meet the same worker),
+ * each owning a shard of the identity pool and of the session table; the
+ * TTP/store links and the replay cache stay on worker 0, the others hand
+ * it their upstream frames through an eventfd-signalled queue.
  */
 #ifndef IOMT_GWD_ENGINE_H
 #define IOMT_GWD_ENGINE_H
@@ -17,10 +37,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ble.h"
 #include "config.h"
+#include "filter.h"
 #include "role.h"
 #include "link.h"
 #include "udp.h"
+#include "uring.h"
 
 enum {
 	GWD_UDP_PASSES_MAX = 64,	/* recvmmsg batches per pass before other work */
@@ -44,6 +67,10 @@ struct gwd_engine {
 	const struct gwd_cfg *cfg;
 	int epfd, sigfd, metrics_fd;
 	struct gwd_udp udp;
+	struct gwd_uring uring;
+	struct gwd_ble ble;		/* BLE channels (ble.h); off without ble_psm */
+	int use_uring;			/* 0: recvmmsg (baseline or fallback) */
+	struct gwd_filter filter;	/* every datagram's first check (filter.h) */
 	struct gwd_link link[GWD_LINKS_MAX];
 	struct gwd_link_user link_user[GWD_LINKS_MAX];
 	size_t nlinks;

@@ -14,6 +14,7 @@ static const char *const hook_names[] = {
 	[GWD_HOOK_KILL_BEFORE_PERSIST] = "kill_before_persist",
 	[GWD_HOOK_KILL_AFTER_PERSIST] = "kill_after_persist",
 	[GWD_HOOK_FAIL_PERSIST] = "fail_persist",
+	[GWD_HOOK_FAIL_DATA_STORE] = "fail_data_store",
 };
 
 int gwd_hook_init(void)

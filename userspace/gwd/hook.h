@@ -7,6 +7,8 @@
  *   kill_before_persist   SIGKILL after M3 was checked, before the state write
  *   kill_after_persist    SIGKILL after the state write, before any M4
  *   fail_persist          every state write fails as if the disk did (EIO)
+ *   fail_data_store       every phase-4 store transaction fails before its
+ *                         commit (EIO): written, then rolled back
  */
 #ifndef IOMT_GWD_HOOK_H
 #define IOMT_GWD_HOOK_H
@@ -16,6 +18,7 @@ enum gwd_hook {
 	GWD_HOOK_KILL_BEFORE_PERSIST,
 	GWD_HOOK_KILL_AFTER_PERSIST,
 	GWD_HOOK_FAIL_PERSIST,
+	GWD_HOOK_FAIL_DATA_STORE,
 };
 
 /* Reads the environment once: 0, or -EINVAL for an unknown hook name. */

@@ -59,9 +59,18 @@ struct gwd_stats gwd_stats = {
 	.rec_pending = G("rec_pending", NULL, "Batches forwarded and not yet acknowledged"),
 	.rec_acked = { RACK("ok"), RACK("malformed"), RACK("busy"), RACK("internal"),
 		       RACK("unreachable") },
-	.rec_refused = { RREF("unreachable"), RREF("timeout"), RREF("busy"), RREF("stopping") },
+	.rec_refused = { RREF("unreachable"), RREF("timeout"), RREF("busy"), RREF("stopping"),
+			 RREF("spool_full") },
 	.rec_dropped = { RDROP("malformed"), RDROP("unknown_ack"), RDROP("store_frame") },
 	.store_link = LINK("store", "store", "Store"),
+	.rec_spooled = C("rec_spooled_total", NULL,
+			 "REC_PUT batches written to the spool (store link down or full)"),
+	.rec_spool_forwarded = C("rec_spool_forwarded_total", NULL,
+				 "Spooled batches the store acknowledged"),
+	.rec_spool_resent = C("rec_spool_resent_total", NULL,
+			      "Spooled batches sent again (link lost, store BUSY, timeout)"),
+	.rec_spool_batches = G("rec_spool_batches", NULL, "Spooled batches not yet acknowledged"),
+	.rec_spool_bytes = G("rec_spool_bytes", NULL, "Size of the spool file"),
 };
 
 const char *const gwd_drop_name[GWD_DROP_N] = {
@@ -73,7 +82,7 @@ const char *const gwd_fail_name[GWD_FAIL_N] = {
 };
 
 const char *const gwd_rec_refusal_name[GWD_REC_REFUSED_N] = {
-	"unreachable", "timeout", "busy", "stopping",
+	"unreachable", "timeout", "busy", "stopping", "spool_full",
 };
 
 const char *gwd_code_name(unsigned code)

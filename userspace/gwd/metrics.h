@@ -41,6 +41,7 @@ enum gwd_rec_refusal {
 	GWD_REC_REFUSED_TIMEOUT,	/* no REC_ACK within relay_timeout */
 	GWD_REC_REFUSED_BUSY,		/* pending table or link queue full */
 	GWD_REC_REFUSED_STOPPING,	/* the daemon is stopping */
+	GWD_REC_REFUSED_SPOOL_FULL,	/* the store cannot take it and the spool is full */
 	GWD_REC_REFUSED_N,
 };
 
@@ -74,6 +75,9 @@ struct gwd_stats {
 	struct rt_metric rec_refused[GWD_REC_REFUSED_N];
 	struct rt_metric rec_dropped[GWD_REC_DROP_N];
 	struct gwd_link_stats store_link;
+	/* the relay's spool (spool.h) */
+	struct rt_metric rec_spooled, rec_spool_forwarded, rec_spool_resent;
+	struct rt_metric rec_spool_batches, rec_spool_bytes;
 };
 
 extern struct gwd_stats gwd_stats;

@@ -15,7 +15,12 @@
 
 enum {
 	RELAY_BATCH_ID = 8,
+	SPOOL_RETRY_MS = 200,		/* after the store answered BUSY/INTERNAL */
 };
+
+/* Our ids: direct batches (seq << 32 | slot) keep the top bit clear; spooled
+ * ones are SPOOL_ID | their spool sequence number. */
+#define SPOOL_ID (1ULL << 63)
 
 /* ---- answers to the sensor ---- */
 
@@ -40,10 +45,15 @@ static void refuse(struct gwd_relay *r, const struct gwd_addr *to, const uint8_t
 		[GWD_REC_REFUSED_TIMEOUT] = IOMT_REC_UNREACHABLE,
 		[GWD_REC_REFUSED_BUSY] = IOMT_REC_BUSY,
 		[GWD_REC_REFUSED_STOPPING] = IOMT_REC_BUSY,
+		[GWD_REC_REFUSED_SPOOL_FULL] = IOMT_REC_BUSY,
 	};
 	char a[80];
 
-	ack_sensor(r, to, id, status[why], 0, 0);
+	uint8_t st = status[why];
+
+	if (why == GWD_REC_REFUSED_SPOOL_FULL && !gwd_link_is_up(r->link))
+		st = IOMT_REC_UNREACHABLE;	/* the store is down and the spool full */
+	ack_sensor(r, to, id, st, 0, 0);
 	rt_metric_inc(&gwd_stats.rec_refused[why]);
 	if (rt_log_enabled(RT_LOG_DEBUG))
 		rt_dbg("REC_PUT from %s refused: %s", gwd_addr_str(to, a, sizeof(a)),
@@ -71,10 +81,10 @@ static struct gwd_relay_entry *entry_take(struct gwd_relay *r, uint64_t now)
 		return NULL;
 	slot = r->free_slots[r->cap - r->used - 1];
 	r->used++;
-	if (++r->seq == 0)
+	if (!(++r->seq & 0x7fffffffu))
 		r->seq = 1;
 	p = &r->pend[slot];
-	p->id = (uint64_t)r->seq << 32 | slot;
+	p->id = (uint64_t)(r->seq & 0x7fffffffu) << 32 | slot;
 	p->deadline = now + r->timeout_ms;
 	if (r->used == 1 || p->deadline < r->next_deadline)
 		r->next_deadline = p->deadline;
@@ -101,6 +111,93 @@ static void fail_all(struct gwd_relay *r, enum gwd_rec_refusal why)
 		}
 }
 
+/* ---- the spool ---- */
+
+static void spool_gauges(struct gwd_relay *r)
+{
+	rt_metric_set(&gwd_stats.rec_spool_batches, r->spool.live);
+	rt_metric_set(&gwd_stats.rec_spool_bytes, r->spool.size);
+}
+
+/* Appends a parsed batch to the spool; a full spool refuses it. */
+static void spool_put(struct gwd_relay *r, const struct gwd_frame *f)
+{
+	int e = gwd_spool_append(&r->spool, f->from, f->payload, f->len);
+
+	if (e == -ENOSPC) {
+		refuse(r, f->from, f->payload, GWD_REC_REFUSED_SPOOL_FULL);
+		return;
+	}
+	if (e) {
+		refuse(r, f->from, f->payload, GWD_REC_REFUSED_BUSY);
+		r->tx->fatal(r->tx->ctx, "relay spool write failed");
+		return;
+	}
+	rt_metric_inc(&gwd_stats.rec_spooled);
+	spool_gauges(r);
+}
+
+/* Sends spooled batches, oldest first, while the link and the window allow. */
+static void spool_pump(struct gwd_relay *r, uint64_t now)
+{
+	uint8_t buf[GWD_UDP_RX_BUF], id[RELAY_BATCH_ID];
+	struct gwd_spool_entry *en;
+	int sent = 0, e;
+
+	if (!r->spool_on || r->draining || !gwd_link_is_up(r->link) || now < r->spool_retry_at)
+		return;
+	while (r->spool.inflight < r->cap && (en = gwd_spool_next(&r->spool))) {
+		e = gwd_spool_read(&r->spool, en, buf);
+		if (e) {
+			gwd_spool_requeue(&r->spool, en);
+			r->tx->fatal(r->tx->ctx, "relay spool read failed");
+			return;
+		}
+		iomt_store_be64(id, SPOOL_ID | en->seq);
+		e = gwd_link_queue(r->link, IOMT_MSG_REC_PUT, id, sizeof(id), buf + RELAY_BATCH_ID,
+				   en->len - RELAY_BATCH_ID);
+		if (e) {
+			gwd_spool_requeue(&r->spool, en);
+			break;
+		}
+		sent = 1;
+	}
+	if (sent)
+		r->spool_deadline = now + r->timeout_ms;
+}
+
+/* The store answered a spooled batch. */
+static void spool_ack(struct gwd_relay *r, uint64_t seq, uint8_t status, uint16_t stored,
+		      uint16_t dups, uint64_t now)
+{
+	struct gwd_spool_entry *en = gwd_spool_find(&r->spool, seq);
+	struct gwd_addr to;
+	uint8_t sid[RELAY_BATCH_ID];
+
+	if (!en) {
+		rt_metric_inc(&gwd_stats.rec_dropped[GWD_REC_DROP_UNKNOWN_ACK]);
+		rt_dbg("REC_ACK from the store for no spooled batch in flight");
+		return;
+	}
+	r->spool_deadline = now + r->timeout_ms;
+	if (status != IOMT_REC_OK && status != IOMT_REC_MALFORMED) {
+		/* BUSY, INTERNAL: nothing stored; again a little later. */
+		gwd_spool_requeue(&r->spool, en);
+		rt_metric_inc(&gwd_stats.rec_spool_resent);
+		r->spool_retry_at = now + SPOOL_RETRY_MS;
+		return;
+	}
+	to = en->from;
+	memcpy(sid, en->sensor_id, sizeof(sid));
+	if (gwd_spool_done(&r->spool, en))
+		rt_warn("spool: recording a delivered batch failed (it may be sent again)");
+	if (to.len)
+		ack_sensor(r, &to, sid, status, stored, dups);
+	rt_metric_inc(&gwd_stats.rec_acked[status]);
+	rt_metric_inc(&gwd_stats.rec_spool_forwarded);
+	spool_gauges(r);
+}
+
 /* ---- sensor -> store ---- */
 
 static void forward(struct gwd_relay *r, const struct gwd_frame *f, uint64_t now)
@@ -124,6 +221,11 @@ static void forward(struct gwd_relay *r, const struct gwd_frame *f, uint64_t now
 		refuse(r, f->from, f->payload, GWD_REC_REFUSED_STOPPING);
 		return;
 	}
+	/* Behind batches still in the spool, or the store cannot take it now. */
+	if (r->spool_on && (r->spool.live || !gwd_link_is_up(r->link) || r->used == r->cap)) {
+		spool_put(r, f);
+		return;
+	}
 	if (!gwd_link_is_up(r->link)) {
 		refuse(r, f->from, f->payload, GWD_REC_REFUSED_UNREACHABLE);
 		return;
@@ -138,8 +240,11 @@ static void forward(struct gwd_relay *r, const struct gwd_frame *f, uint64_t now
 			   f->len - RELAY_BATCH_ID);
 	if (e) {
 		entry_free(r, p);
-		refuse(r, f->from, f->payload,
-		       e == -ENOBUFS ? GWD_REC_REFUSED_BUSY : GWD_REC_REFUSED_UNREACHABLE);
+		if (r->spool_on && e == -ENOBUFS)
+			spool_put(r, f);
+		else
+			refuse(r, f->from, f->payload, e == -ENOBUFS ? GWD_REC_REFUSED_BUSY
+								 : GWD_REC_REFUSED_UNREACHABLE);
 		return;
 	}
 	memcpy(p->sensor_id, f->payload, sizeof(p->sensor_id));
@@ -158,11 +263,16 @@ static void relay_handle(void *role, enum gwd_src src, const struct gwd_frame *f
 	(void)src;
 	for (size_t i = 0; i < n; i++)
 		forward(r, &f[i], now_ms);
+	/* One fdatasync for the pass's spooled batches, before anything of
+	 * theirs leaves. */
+	if (r->spool_on && gwd_spool_sync(&r->spool))
+		r->tx->fatal(r->tx->ctx, "relay spool fdatasync failed");
+	spool_pump(r, now_ms);
 }
 
 /* ---- store -> sensor ---- */
 
-static void store_ack(struct gwd_relay *r, const struct gwd_frame *f)
+static void store_ack(struct gwd_relay *r, const struct gwd_frame *f, uint64_t now)
 {
 	struct gwd_relay_entry *p;
 	uint8_t id[RELAY_BATCH_ID], status;
@@ -173,6 +283,12 @@ static void store_ack(struct gwd_relay *r, const struct gwd_frame *f)
 		rt_metric_inc(&gwd_stats.rec_dropped[GWD_REC_DROP_STORE_FRAME]);
 		rt_dbg("dropped a frame of type 0x%02x from the store", f->type);
 		return;
+	}
+	if (iomt_load_be64(id) & SPOOL_ID) {
+		if (r->spool_on) {
+			spool_ack(r, iomt_load_be64(id) & ~SPOOL_ID, status, stored, dups, now);
+			return;
+		}
 	}
 	p = entry_find(r, iomt_load_be64(id));
 	if (!p) {
@@ -189,18 +305,26 @@ static void store_ack(struct gwd_relay *r, const struct gwd_frame *f)
 /* The store link's user (engine.h): its frames, its state changes. */
 static void store_frames(void *ctx, const struct gwd_frame *f, size_t n, uint64_t now_ms)
 {
-	(void)now_ms;
 	for (size_t i = 0; i < n; i++)
-		store_ack(ctx, &f[i]);
+		store_ack(ctx, &f[i], now_ms);
+	spool_pump(ctx, now_ms);
 }
 
 static void store_state(void *ctx, int up, uint64_t now_ms)
 {
 	struct gwd_relay *r = ctx;
 
-	(void)now_ms;
-	if (up)
+	if (up) {
+		if (r->spool_on && r->spool.live)
+			rt_info("store link up: forwarding %zu spooled batches", r->spool.live);
+		r->spool_retry_at = 0;
+		spool_pump(r, now_ms);
 		return;
+	}
+	if (r->spool_on && r->spool.inflight) {
+		rt_metric_add(&gwd_stats.rec_spool_resent, r->spool.inflight);
+		gwd_spool_requeue_all(&r->spool);	/* sent again on the next link */
+	}
 	if (r->used)
 		rt_warn("store link lost with %zu batches in flight: UNREACHABLE to their "
 			"sensors (they retry)", r->used);
@@ -233,9 +357,25 @@ static void expire(struct gwd_relay *r, uint64_t now)
 static uint64_t relay_tick(void *role, uint64_t now_ms)
 {
 	struct gwd_relay *r = role;
+	uint64_t next;
 
 	expire(r, now_ms);
-	return r->used ? r->next_deadline : UINT64_MAX;
+	next = r->used ? r->next_deadline : UINT64_MAX;
+	if (!r->spool_on)
+		return next;
+	if (r->spool.inflight && now_ms >= r->spool_deadline) {
+		rt_warn("store: no answer for %zu spooled batches: sending them again",
+			r->spool.inflight);
+		rt_metric_add(&gwd_stats.rec_spool_resent, r->spool.inflight);
+		gwd_spool_requeue_all(&r->spool);
+	}
+	spool_pump(r, now_ms);
+	if (r->spool.inflight && r->spool_deadline < next)
+		next = r->spool_deadline;
+	if (r->spool.live > r->spool.inflight && !r->draining && gwd_link_is_up(r->link) &&
+	    r->spool_retry_at > now_ms && r->spool_retry_at < next)
+		next = r->spool_retry_at;
+	return next;
 }
 
 /* ---- role operations ---- */
@@ -263,7 +403,8 @@ static size_t relay_outstanding(void *role)
 {
 	const struct gwd_relay *r = role;
 
-	return r->used;
+	/* Spooled batches not yet sent wait on disk for the next start. */
+	return r->used + (r->spool_on ? r->spool.inflight : 0);
 }
 
 const struct gwd_role_ops gwd_relay_ops = {
@@ -310,6 +451,13 @@ int gwd_relay_init(struct gwd_relay *r, const struct gwd_cfg *cfg, struct gwd_en
 		return -EIO;
 	}
 	e = relay_alloc(r, (size_t)cfg->relay_pending_max);
+	if (!e && cfg->spool_dir[0]) {
+		e = gwd_spool_open(&r->spool, cfg->spool_dir, cfg->spool_max, err, errlen);
+		if (e)
+			return e;
+		r->spool_on = 1;
+		spool_gauges(r);
+	}
 	if (!e)
 		e = gwd_engine_add_link(en, &lc, &u, &r->link);
 	if (e == -ENOMEM)
@@ -327,6 +475,11 @@ void gwd_relay_fini(struct gwd_relay *r)
 	if (r->used)
 		rt_warn("stopping with %zu batches unacknowledged by the store: their sensors "
 			"will resend", r->used);
+	if (r->spool_on) {
+		if (r->spool.live)
+			rt_info("spool keeps %zu batches for the next start", r->spool.live);
+		gwd_spool_close(&r->spool);
+	}
 	free(r->pend);
 	free(r->free_slots);
 	memset(r, 0, sizeof(*r));
@@ -337,5 +490,6 @@ void gwd_relay_describe(const struct gwd_relay *r, char *buf, size_t len)
 	char ep[80];
 
 	snprintf(buf, len, "relay role up: records to the store at %s (TCP), %zu batches in "
-		 "flight at most", rt_endpoint_str(&r->link->c.ep, ep, sizeof(ep)), r->cap);
+		 "flight at most%s%s", rt_endpoint_str(&r->link->c.ep, ep, sizeof(ep)), r->cap,
+		 r->spool_on ? ", spool " : "", r->spool_on ? r->spool.path : "");
 }

@@ -15,8 +15,19 @@
  * it: UNREACHABLE (link down, link lost, or no answer within relay_timeout)
  * or BUSY (pending table or link queue full, or stopping). The sensor
  * retries; the store counts a record it already holds as a duplicate, so a
- * retry is harmless. Pending batches live in memory only: durable spooling
- * while the store is down is a later change.
+ * retry is harmless.
+ *
+ * With spool_dir set, a batch the store cannot take now (link down, pending
+ * table or link queue full), and every batch that arrives while older ones
+ * wait in the spool (order), goes to the spool instead (spool.h): synced
+ * once per receive pass, forwarded in order when the link is up (up to
+ * relay_pending_max in flight, under ids with the top bit set), removed
+ * when the store acknowledges it. The sensor still hears only the store's
+ * REC_ACK ("ack only after the store stored it"): the spool makes delivery
+ * independent of the sensor's patience and of gateway crashes; a sensor
+ * that resends meanwhile gets its batch spooled twice and the store counts
+ * the second copy as a duplicate. A full spool refuses explicitly
+ * (UNREACHABLE while the link is down, else BUSY; reason "spool_full").
  */
 #ifndef IOMT_GWD_RELAY_H
 #define IOMT_GWD_RELAY_H
@@ -29,6 +40,7 @@
 #include "link.h"
 #include "recbatch.h"
 #include "role.h"
+#include "spool.h"
 
 struct gwd_relay_entry {
 	uint64_t id;			/* our batch id; 0: free */
@@ -48,6 +60,10 @@ struct gwd_relay {
 	uint64_t timeout_ms, next_deadline;
 	int draining;
 	struct iomt_recbatch scratch;	/* decode result (pointers only) */
+	int spool_on;
+	struct gwd_spool spool;
+	uint64_t spool_deadline;	/* in flight with no ack by then: resend */
+	uint64_t spool_retry_at;	/* after a store BUSY: not before */
 };
 
 extern const struct gwd_role_ops gwd_relay_ops;

@@ -102,6 +102,16 @@ void gwd_udp_close(struct gwd_udp *u)
 
 /* The counter in a datagram's control data is the socket's running total;
  * whatever it gained since the last datagram was lost in the kernel. */
+void gwd_udp_kernel_drops(struct gwd_udp *u, uint32_t total)
+{
+	if (total != u->kernel_drops) {
+		rt_warn("devices' socket: the kernel dropped %u datagram(s): receive "
+			"buffer full (udp_rcvbuf)", total - u->kernel_drops);
+		rt_metric_add(&gwd_stats.udp_kernel_drops, total - u->kernel_drops);
+		u->kernel_drops = total;
+	}
+}
+
 static void count_kernel_drops(struct gwd_udp *u, struct msghdr *mh)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
@@ -110,12 +120,7 @@ static void count_kernel_drops(struct gwd_udp *u, struct msghdr *mh)
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL)
 			continue;
 		memcpy(&total, CMSG_DATA(c), sizeof(total));
-		if (total != u->kernel_drops) {
-			rt_warn("devices' socket: the kernel dropped %u datagram(s): receive "
-				"buffer full (udp_rcvbuf)", total - u->kernel_drops);
-			rt_metric_add(&gwd_stats.udp_kernel_drops, total - u->kernel_drops);
-			u->kernel_drops = total;
-		}
+		gwd_udp_kernel_drops(u, total);
 	}
 }
 

@@ -55,6 +55,10 @@ int gwd_udp_recv(struct gwd_udp *u);
 const uint8_t *gwd_udp_datagram(const struct gwd_udp *u, unsigned i, size_t *len, int *cut);
 const struct gwd_addr *gwd_udp_from(const struct gwd_udp *u, unsigned i);
 
+/* total: the socket's SO_RXQ_OVFL counter from a datagram's control data;
+ * what it gained is counted and logged. */
+void gwd_udp_kernel_drops(struct gwd_udp *u, uint32_t total);
+
 /* Queues one frame (sent when the queue fills, or by gwd_udp_flush). */
 int gwd_udp_queue(struct gwd_udp *u, const struct gwd_addr *to, uint8_t type, const void *payload,
 		  size_t len);

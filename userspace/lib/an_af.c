@@ -209,24 +209,17 @@ static int af_feed(void *state, const struct an_sample *s, size_t n,
 		   void (*emit)(void *ctx, const struct an_result *r), void *ctx)
 {
 	struct af_state *st = state;
-	uint64_t prev;
-	int have;
+	int rc;
 
 	if (!st || !emit || (n && !s))
 		return IOMT_EINVAL;
 	if (!af_state_ok(st))
 		return IOMT_ESTATE;
 	/* the whole batch is checked before anything changes */
-	prev = st->last_t;
-	have = st->have_last != 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i].value < AF_RR_MIN_MS || s[i].value > AF_RR_MAX_MS)
-			return IOMT_EINVAL;
-		if (have && s[i].t_ms < prev)
-			return IOMT_EINVAL;
-		prev = s[i].t_ms;
-		have = 1;
-	}
+	rc = an_batch_check(s, n, st->last_t, st->have_last != 0, AF_RR_MIN_MS, AF_RR_MAX_MS,
+			    UINT64_MAX);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < n; i++)
 		af_add(st, &s[i], emit, ctx);
 	return 0;

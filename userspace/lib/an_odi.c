@@ -225,27 +225,18 @@ static int odi_feed(void *state, const struct an_sample *s, size_t n,
 		    void (*emit)(void *ctx, const struct an_result *r), void *ctx)
 {
 	struct odi_state *st = state;
-	uint64_t prev;
-	int have;
+	int rc;
 
 	if (!st || !emit || (n && !s))
 		return IOMT_EINVAL;
 	if (!odi_state_ok(st))
 		return IOMT_ESTATE;
-	/* the whole batch is checked before anything changes */
-	prev = st->last_t;
-	have = st->started != 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i].value < 0 || s[i].value > ODI_VALUE_MAX)
-			return IOMT_EINVAL;
-		/* the window's end must not wrap */
-		if (s[i].t_ms > UINT64_MAX - ODI_WIN_MS)
-			return IOMT_EINVAL;
-		if (have && s[i].t_ms < prev)
-			return IOMT_EINVAL;
-		prev = s[i].t_ms;
-		have = 1;
-	}
+	/* the whole batch is checked before anything changes (a window's end
+	 * must not wrap) */
+	rc = an_batch_check(s, n, st->last_t, st->started != 0, 0, ODI_VALUE_MAX,
+			    UINT64_MAX - ODI_WIN_MS);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < n; i++)
 		odi_add(st, &s[i], emit, ctx);
 	return 0;

@@ -35,6 +35,20 @@ const struct analysis_ops *an_find_name(const char *name)
 	return NULL;
 }
 
+int an_batch_check(const struct an_sample *s, size_t n, uint64_t last_t, int have_last,
+		   int32_t vmin, int32_t vmax, uint64_t t_max)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].value < vmin || s[i].value > vmax || s[i].t_ms > t_max)
+			return IOMT_EINVAL;
+		if (have_last && s[i].t_ms < last_t)
+			return IOMT_EINVAL;
+		last_t = s[i].t_ms;
+		have_last = 1;
+	}
+	return 0;
+}
+
 static int result_valid(const struct an_result *r)
 {
 	return an_find(r->analysis) && r->verdict <= AN_VERDICT_EMERGENCY &&

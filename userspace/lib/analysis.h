@@ -71,6 +71,11 @@ int an_result_decode(const uint8_t in[AN_RESULT_LEN], struct an_result *r);
 
 /* Shared by the analyses (documented in docs/ANALYSES.md). */
 enum { AN_GAP_MS = 60000 };   /* more than this between two samples: a gap */
+/* an_batch_check: a feed's batch, checked before anything changes: every
+ * value in [vmin, vmax], every t_ms <= t_max and none before the one before
+ * it (nor before last_t when have_last). 0, or IOMT_EINVAL. */
+int an_batch_check(const struct an_sample *s, size_t n, uint64_t last_t, int have_last,
+		   int32_t vmin, int32_t vmax, uint64_t t_max);
 
 extern const struct analysis_ops an_af_ops, an_odi_ops;
 

@@ -310,3 +310,23 @@ int ecies_open(EVP_PKEY *priv, const uint8_t *aad, size_t aad_len,
 	ERR_pop_to_mark();
 	return err;
 }
+
+int ecies_point_of(const EVP_PKEY *key, uint8_t out[ECIES_POINT_LEN])
+{
+	return key ? pub33(key, out) : IOMT_EINVAL;
+}
+
+int ecies_key_from_point(const uint8_t in[ECIES_POINT_LEN], EVP_PKEY **key)
+{
+	return pkey_from_point(in, key);
+}
+
+int ecies_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[ECIES_SCALAR_LEN])
+{
+	return ecdh_x(priv, peer, z);
+}
+
+EVP_PKEY *ecies_ephemeral(void)
+{
+	return ephemeral_new();
+}

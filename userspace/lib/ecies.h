@@ -52,4 +52,13 @@ int ecies_open(EVP_PKEY *priv, const uint8_t *aad, size_t aad_len,
  */
 int ecies_key_from_scalar(const uint8_t d[ECIES_SCALAR_LEN], EVP_PKEY **key);
 
+/* The building blocks, for the phase-5 key agreement (s2_p56.c):
+ * the compressed public point of a P-256 key (IOMT_EINVAL for another key);
+ * a public key from a compressed point (IOMT_EMALFORMED unless 02/03 and on
+ * the curve); x(d*Q) with OpenSSL's peer check; a fresh uniform key pair. */
+int ecies_point_of(const EVP_PKEY *key, uint8_t out[ECIES_POINT_LEN]);
+int ecies_key_from_point(const uint8_t in[ECIES_POINT_LEN], EVP_PKEY **key);
+int ecies_ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[ECIES_SCALAR_LEN]);
+EVP_PKEY *ecies_ephemeral(void);
+
 #endif

@@ -15,6 +15,8 @@ static const struct user_cmd cmds[] = {
 	{ "create-analysis", cmd_create_analysis,
 	  "phase 2: ask the TTP for an analysis and its device keys" },
 	{ "unseal", cmd_unseal, "open a file sealed to this key (MEC provisioning)" },
+	{ "request", cmd_request, "phase 5: an analysis's results from the MEC" },
+	{ "alerts", cmd_alerts, "phase 6: receive and acknowledge pending emergency alerts" },
 };
 
 static void usage(FILE *f, const char *prog)

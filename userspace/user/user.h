@@ -39,6 +39,10 @@ int cmd_finish(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_create_analysis(int argc, char **argv);
 int cmd_unseal(int argc, char **argv);
+int cmd_request(int argc, char **argv);		/* phase 5 (cmd_request.c) */
+int cmd_alerts(int argc, char **argv);		/* phase 6 (cmd_alerts.c) */
+/* A USER_ERR / LINK_ERR code's name and meaning, phases 2, 5 and 6. */
+const char *p56_code_text(uint8_t code);
 
 /* ---- messages (util.c) ---- */
 /* "iomt-user: <cmd>: <message>" on stderr; returns USER_EXIT_FAIL. */

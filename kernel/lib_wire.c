@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: GPL-2.0
+/* lib/wire.c built into the module: the same source as userspace's. */
+#include "../lib/wire.c"

@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# BLE ingress end to end in a qemu guest (tests/qemu/rig.sh: Debian's stock
+# kernel, TCG): BlueZ's btvirt gives BLE_LINKS + 1 LE controllers; iomt-gwd
+# (relay role) listens on L2CAP LE CoC PSM 0x80 of the last;
+# tests/qemu/ble_client opens BLE_CHANNELS channels at once over BLE_LINKS
+# LE links (default 1), sends real REC_PUT batches and malformed frames on
+# each, and plays the store. Checked: every valid frame answered on its
+# channel and delivered to the store once; each malformed kind dropped by
+# the kernel's socket filter or, where the kernel does not run socket
+# filters on LE channels (Linux's l2cap_sock_recv_cb, Debian 12's 6.1
+# included), by the daemon's same checks (its metrics say which); a clean
+# stop. Skips only when qemu cannot run. Prints ble_ingest_frames_per_s
+# (qemu TCG: report only), kept in $BUILD/qemu/ble_ingest.tsv for make bench.
+. tests/tap.sh
+. tests/qemu/rig.sh
+BUILD=${BUILD:-build}
+# One LE link carries all channels: with more (BLE_LINKS=2..), the second
+# sensor adapter's connect times out (EINPROGRESS): the gateway's emulated
+# controller stops advertising once connected and does not resume.
+LINKS=${BLE_LINKS:-1}
+CHANNELS=${BLE_CHANNELS:-24}
+FRAMES=${BLE_FRAMES:-40}
+CASES="ble_adapters gwd_ble_listening ble_frames_relayed ble_channels_accepted
+ble_answers_sent ble_filter_pass ble_filter_drop_short ble_filter_drop_version
+ble_filter_drop_length ble_filter_drop_type ble_filter_drop_size ble_frames_read
+ble_filter_path_consistent ble_channels_closed guest_filter_suite gwd_stops_cleanly"
+
+# On the host first (no qemu needed): a bad ble_psm is a configuration
+# error; on a kernel without Bluetooth, ble_psm is a clear start-up error.
+GWD="$BUILD/bin/iomt-gwd"
+if [ -x "$GWD" ]; then
+	out=$("$GWD" --config /dev/null --mec=no --relay --ble_psm 300 2>&1)
+	rc=$?
+	case "$rc:$out" in
+	2:*"ble_psm: 300 is out of range 0..255"*) tap_ok ble_psm_out_of_range_refused ;;
+	*) tap_fail ble_psm_out_of_range_refused "exit $rc: $out" ;;
+	esac
+	if [ -d /sys/class/bluetooth ]; then
+		tap_skip host_without_bluetooth_is_a_clear_error "the host has Bluetooth (the guest covers it)"
+	else
+		out=$(timeout 20 "$GWD" --config /dev/null --mec=no --relay --ble_psm 128 \
+			--listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 2>&1)
+		rc=$?
+		case "$rc:$out" in
+		1:*"BLE PSM 0x80: socket (no Bluetooth in this kernel?)"*)
+			tap_ok host_without_bluetooth_is_a_clear_error ;;
+		*) tap_fail host_without_bluetooth_is_a_clear_error "exit $rc: $out" ;;
+		esac
+	fi
+else
+	tap_fail ble_psm_out_of_range_refused "$GWD is not built"
+	tap_fail host_without_bluetooth_is_a_clear_error "$GWD is not built"
+fi
+
+rig_need_qemu "guest_boot $CASES"
+BINS="$BUILD/bin/iomt-gwd $BUILD/tests/qemu/ble_client $BUILD/tests/rt/test_ble"
+for f in $BINS; do
+	[ -x "$f" ] || rig_fail_all "guest_boot $CASES" "$f is not built"
+done
+BT=
+for p in btvirt btmgmt; do
+	b=$(command -v $p) || rig_fail_all "guest_boot $CASES" "$p missing (make deps: bluez-test-tools)"
+	BT="$BT $b"
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf 'LINKS=%s\nCHANNELS=%s\nFRAMES=%s\n' "$LINKS" "$CHANNELS" "$FRAMES" >"$tmp/params"
+if PRELOAD="ctr sha512_generic jitterentropy_rng drbg" \
+	MODS="ecdh_generic hci_vhci algif_skcipher algif_hash ecb cmac" \
+	rig_boot tests/qemu/guest/ble.sh $BINS $BT "$tmp/params"; then
+	tap_ok guest_boot
+else
+	tap_fail guest_boot "the guest did not run to the end (console log: $RIG_LOG)"
+fi
+grep -a '^guest: ' "$RIG_LOG" | sed 's/^/# /'
+rig_report "$CASES"
+rate=$(rig_figure ble_ingest_frames_per_s)
+echo "# ble_ingest_frames_per_s ${rate:-none} ($LINKS links, $CHANNELS channels x $FRAMES frames; qemu TCG, report only)"
+mkdir -p "$RIG_CACHE"
+[ -n "$rate" ] && printf 'ble_ingest_frames_per_s\t%s\tframes/s\tqemu_TCG_report_only\t-\t-\n' \
+	"$rate" >"$RIG_CACHE/ble_ingest.tsv"
+tap_done
