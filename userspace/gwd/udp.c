@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "ble.h"
 #include "lib/rt_log.h"
 #include "metrics.h"
 #include "udp.h"
@@ -210,5 +211,7 @@ const char *gwd_addr_str(const struct gwd_addr *a, char *buf, size_t len)
 {
 	struct rt_endpoint ep = { .addr = a->ss, .len = a->len };
 
+	if (gwd_ble_is_peer(a))		/* a BLE sensor's channel, not an IP endpoint */
+		return gwd_ble_peer_str(a, buf, len);
 	return rt_endpoint_str(&ep, buf, len);
 }
