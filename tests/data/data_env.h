@@ -123,6 +123,48 @@ static inline int fs_put(struct fstore *fs, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* A store that only acknowledges, for load generators (bench, BLE guest):
+ * one pass over the connection fd waits up to 100 ms, reads, answers every
+ * complete REC_PUT with REC_ACK OK (batch id echoed, 1 stored) and keeps
+ * any partial frame in rx. Returns the REC_PUTs answered, -1 once the
+ * connection closed or failed. */
+static inline int ack_store_pass(int fd, uint8_t *rx, size_t rx_cap, size_t *have, uint8_t *tx,
+			  size_t tx_cap)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t off = 0, out = 0, plen, flen;
+	const uint8_t *pl;
+	uint8_t type;
+	ssize_t n;
+	int puts = 0;
+
+	if (poll(&p, 1, 100) <= 0)
+		return 0;
+	n = read(fd, rx + *have, rx_cap - *have);
+	if (n <= 0)
+		return -1;
+	*have += (size_t)n;
+	while (!iomt_wire_next(rx + off, *have - off, &type, &pl, &plen, &flen)) {
+		if (type == IOMT_MSG_REC_PUT && plen >= 8 &&
+		    out + IOMT_WIRE_HDR_LEN + IOMT_REC_ACK_LEN <= tx_cap) {
+			puts++;
+			iomt_wire_put_hdr(tx + out, IOMT_MSG_REC_ACK, IOMT_REC_ACK_LEN);
+			iomt_rec_ack_encode(pl, IOMT_REC_OK, 1, 0, tx + out + IOMT_WIRE_HDR_LEN);
+			out += IOMT_WIRE_HDR_LEN + IOMT_REC_ACK_LEN;
+		}
+		off += flen;
+	}
+	memmove(rx, rx + off, *have - off);
+	*have -= off;
+	for (size_t w = 0; w < out;) {
+		n = send(fd, tx + w, out - w, MSG_NOSIGNAL);
+		if (n <= 0)
+			return -1;
+		w += (size_t)n;
+	}
+	return puts;
+}
+
 static inline void fs_hangup(struct fstore *fs)
 {
 	close(fs->cfd);

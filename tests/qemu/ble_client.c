@@ -58,36 +58,11 @@ static void *store_main(void *arg)
 		return NULL;
 	atomic_store(&store_linked, 1);
 	while (!store_stop) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		size_t off = 0, out = 0, plen, flen;
-		const uint8_t *pl;
-		uint8_t type;
-		ssize_t n;
+		int n = ack_store_pass(fd, rx, sizeof(rx), &have, tx, sizeof(tx));
 
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		n = read(fd, rx + have, sizeof(rx) - have);
-		if (n <= 0)
+		if (n < 0)
 			break;
-		have += (size_t)n;
-		while (!iomt_wire_next(rx + off, have - off, &type, &pl, &plen, &flen)) {
-			if (type == IOMT_MSG_REC_PUT && plen >= 8 &&
-			    out + IOMT_WIRE_HDR_LEN + IOMT_REC_ACK_LEN <= sizeof(tx)) {
-				atomic_fetch_add(&store_got, 1);
-				iomt_wire_put_hdr(tx + out, IOMT_MSG_REC_ACK, IOMT_REC_ACK_LEN);
-				iomt_rec_ack_encode(pl, IOMT_REC_OK, 1, 0, tx + out + IOMT_WIRE_HDR_LEN);
-				out += IOMT_WIRE_HDR_LEN + IOMT_REC_ACK_LEN;
-			}
-			off += flen;
-		}
-		memmove(rx, rx + off, have - off);
-		have -= off;
-		for (size_t w = 0; w < out;) {
-			n = send(fd, tx + w, out - w, MSG_NOSIGNAL);
-			if (n <= 0)
-				return NULL;
-			w += (size_t)n;
-		}
+		atomic_fetch_add(&store_got, (unsigned)n);
 	}
 	close(fd);
 	return NULL;
