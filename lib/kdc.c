@@ -85,7 +85,7 @@ int iomt_kdc_name_is_empty(const uint8_t name[IOMT_KDC_NAME_LEN])
 int iomt_kdc_client_name_ok(const uint8_t name[IOMT_KDC_NAME_LEN])
 {
 	return iomt_kdc_name_valid(name) &&
-	       memcmp(name, iomt_kdc_tgs_name, IOMT_KDC_NAME_LEN) != 0;
+	       !iomt_ct_eq(name, iomt_kdc_tgs_name, IOMT_KDC_NAME_LEN);
 }
 
 /* ---- keys ---- */

@@ -18,7 +18,9 @@
  *     released and stops the core (SC_ESTORE, then SC_EFAILED) until the
  *     next sc_init, which resumes from the last good state;
  *   - the agreement (sc_agree.c): M1 out, M4 or DEV_ERR in, timeouts retried
- *     with a fresh R1 after an exponential back-off with equal jitter. Only
+ *     with a fresh R1 after an exponential back-off with equal jitter; a
+ *     gateway under load answering COOKIE_REPLY gets the same M1 again inside
+ *     COOKIE_WRAP (PROTOCOL.md §10.6), at most SC_COOKIE_ROUNDS per run. Only
  *     idle identities are stored: a run pending at power loss restarts from
  *     the stored identity, which the TTP still holds as current or previous
  *     (PROTOCOL.md §3.4), so no reboot desynchronises the device;
@@ -30,6 +32,7 @@
 #define SENSOR_CORE_SC_H
 #include <stddef.h>
 #include <stdint.h>
+#include "cookie.h"
 #include "keytree.h"
 #include "record.h"
 #include "seed002.h"
@@ -75,12 +78,17 @@ enum {
 	SC_SEQ_BLOCK = 64,              /* seqs reserved per persisted write */
 	SC_BACKOFF_MAX_MS = 5000,
 	SC_M1_FRAME_LEN = IOMT_WIRE_HDR_LEN + IOMT_S2_M1_LEN,
+	/* COOKIE_WRAP(cookie, M1 frame): what sc_s2_poll needs in out then */
+	SC_WRAP_FRAME_LEN = IOMT_WIRE_HDR_LEN + IOMT_COOKIE_LEN + SC_M1_FRAME_LEN,
+	SC_COOKIE_ROUNDS = 2,           /* COOKIE_REPLYs taken per run (per R1) */
 };
 
 enum sc_s2_phase {
 	SC_S2_IDLE = 0,     /* no agreement under way */
 	SC_S2_AWAIT_M4,     /* M1 sent, deadline = M4 timeout */
 	SC_S2_BACKOFF,      /* deadline = next M1; a late M4 still completes */
+	SC_S2_COOKIE,       /* COOKIE_REPLY taken: deadline = now, the M1 goes
+			     * again wrapped in COOKIE_WRAP (sc_s2_poll) */
 };
 
 struct sc_conf {
@@ -102,6 +110,10 @@ struct sc {
 	unsigned attempt;
 	uint64_t deadline_ms;
 	uint8_t s2_code;                /* the DEV_ERR code behind SC_EREFUSED */
+	uint8_t cookies;                /* COOKIE_REPLYs taken by this run */
+	/* SC_S2_COOKIE only (wiped once wrapped, or when the run ends): the
+	 * gateway's cookie for the resend, never kept for another request */
+	uint8_t cookie[IOMT_COOKIE_LEN];
 	/* data path */
 	uint8_t has_data;
 	struct iomt_keytree_meta meta;
@@ -127,9 +139,15 @@ void sc_wipe(struct sc *c);
 /* Starts an agreement: M1 frame in out (SC_SEND). */
 int sc_s2_start(struct sc *c, uint8_t *out, size_t cap, size_t *out_len);
 /* A received datagram: SC_DONE (sk written), SC_IGNORED, SC_OK (a BUSY or
- * INTERNAL answer: backing off), or an error that ends the agreement. */
+ * INTERNAL answer: backing off; or, phase SC_S2_COOKIE, a COOKIE_REPLY
+ * taken: sc_s2_poll is due at once and sends the wrapped M1), or an error
+ * that ends the agreement. A COOKIE_REPLY is taken only while the run's M1
+ * awaits M4 (not in a back-off), exactly 16 bytes of payload, at most
+ * SC_COOKIE_ROUNDS times per run: else SC_IGNORED, and the timeout decides. */
 int sc_s2_input(struct sc *c, const uint8_t *frame, size_t len, uint8_t sk[IOMT_S2_KEY_LEN]);
-/* On the timer: SC_SEND (a retry's M1 in out), SC_OK, or SC_ENOANSWER. */
+/* On the timer: SC_SEND (a retry's M1 in out, or after a COOKIE_REPLY the
+ * same M1 in COOKIE_WRAP: SC_WRAP_FRAME_LEN bytes of cap needed), SC_OK, or
+ * SC_ENOANSWER. */
 int sc_s2_poll(struct sc *c, uint8_t *out, size_t cap, size_t *out_len);
 /* When sc_s2_poll next has work (0 when idle). */
 uint64_t sc_s2_deadline(const struct sc *c);

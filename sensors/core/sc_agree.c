@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Seed 002, the device side: M1 out, M4 / DEV_ERR in, retries (see sc.h). */
+/* Seed 002, the device side: M1 out, M4 / DEV_ERR / COOKIE_REPLY in,
+ * retries (see sc.h). */
 #include <string.h>
 #include "bytes.h"
 #include "ct.h"
@@ -23,6 +24,7 @@ uint32_t sc_backoff_ms(uint32_t timeout_ms, unsigned attempt, uint32_t rnd)
 static void end_run(struct sc *c)
 {
 	iomt_s2_device_abort(&c->id);
+	iomt_wipe(c->cookie, sizeof(c->cookie));
 	c->phase = SC_S2_IDLE;
 }
 
@@ -39,24 +41,36 @@ int sc_retry_at(struct sc *c, unsigned attempt, uint64_t *deadline)
 	return SC_OK;
 }
 
-/* A fresh run: new R1, M1 framed into out. */
+/* M1 framed into out: a fresh run (new R1), or in SC_S2_COOKIE the run's
+ * M1 again, byte for byte, inside COOKIE_WRAP with the cookie taken (M1 is a
+ * function of the identity and R1, both unchanged while the run is pending,
+ * so it is rebuilt rather than kept). Either way the cookie is then wiped:
+ * it serves this one resend. */
 static int send_m1(struct sc *c, uint8_t *out, size_t cap, size_t *out_len)
 {
-	uint8_t r1[IOMT_S2_RAND_LEN];
-	int r;
+	uint8_t r1[IOMT_S2_RAND_LEN], *m1 = out;
+	int wrap = c->phase == SC_S2_COOKIE, r;
 
-	if (cap < SC_M1_FRAME_LEN)
+	if (cap < (wrap ? SC_WRAP_FRAME_LEN : SC_M1_FRAME_LEN))
 		return IOMT_ESIZE;
-	if (c->drv->rng(c->ctx, r1, sizeof(r1))) {
+	if (wrap) {
+		m1 += IOMT_WIRE_HDR_LEN + IOMT_COOKIE_LEN;
+		memcpy(r1, c->id.r1, sizeof(r1));
+	} else if (c->drv->rng(c->ctx, r1, sizeof(r1))) {
 		end_run(c);
 		return SC_ERNG;
+	} else {
+		c->cookies = 0;
 	}
-	r = iomt_s2_device_start(&c->id, r1, out + IOMT_WIRE_HDR_LEN);
-	iomt_wipe(r1, sizeof(r1));
+	/* r1 needs no wiping: it goes out in M1. */
+	r = iomt_s2_device_start(&c->id, r1, m1 + IOMT_WIRE_HDR_LEN);
 	if (r)
 		return r;
-	iomt_wire_put_hdr(out, IOMT_MSG_S2_M1, IOMT_S2_M1_LEN);
+	iomt_wire_put_hdr(m1, IOMT_MSG_S2_M1, IOMT_S2_M1_LEN);
 	*out_len = SC_M1_FRAME_LEN;
+	if (wrap)	/* cannot fail: cap checked, M1's size fixed */
+		iomt_cookie_wrap(c->cookie, m1, SC_M1_FRAME_LEN, out, cap, out_len);
+	iomt_wipe(c->cookie, sizeof(c->cookie));
 	c->phase = SC_S2_AWAIT_M4;
 	c->deadline_ms = c->drv->now_ms(c->ctx) + c->conf.timeout_ms;
 	return SC_SEND;
@@ -100,7 +114,7 @@ static int input_m4(struct sc *c, const uint8_t *p, size_t n, uint8_t sk[IOMT_S2
 
 	if (iomt_s2_device_finish(&c->id, p, n, sk))
 		return SC_IGNORED;	/* stale or forged: the run stays pending */
-	c->phase = SC_S2_IDLE;
+	end_run(c);		/* the run is over (abort: nothing left to drop) */
 	r = sc_persist(c);
 	if (r) {
 		/* Storage keeps the previous identity, which the TTP accepts;
@@ -124,6 +138,25 @@ static int input_err(struct sc *c, const uint8_t *p, size_t n)
 	return SC_EREFUSED;
 }
 
+/* A COOKIE_REPLY (PROTOCOL.md §10.6): the gateway, under load, did not take
+ * our M1. It carries nothing bound to the request (the gateway's cookie is
+ * a MAC of our address and port under its key, which only the gateway can
+ * check), so what the device checks is what it has: its M1 awaits M4 (not a
+ * back-off, whose fresh M1 is due anyway), the payload is exactly 16 bytes
+ * (iomt_wire_parse), and the run has taken fewer than SC_COOKIE_ROUNDS. A
+ * forged one costs one wrapped resend, which the gateway refuses; the plain
+ * M1's run stays valid (same R1), so its M4 still completes it. */
+static int input_cookie(struct sc *c, const uint8_t *p)
+{
+	if (c->phase != SC_S2_AWAIT_M4 || c->cookies >= SC_COOKIE_ROUNDS)
+		return SC_IGNORED;
+	memcpy(c->cookie, p, IOMT_COOKIE_LEN);
+	c->cookies++;
+	c->phase = SC_S2_COOKIE;
+	c->deadline_ms = c->drv->now_ms(c->ctx);
+	return SC_OK;
+}
+
 int sc_s2_input(struct sc *c, const uint8_t *frame, size_t len, uint8_t sk[IOMT_S2_KEY_LEN])
 {
 	const uint8_t *p;
@@ -143,6 +176,8 @@ int sc_s2_input(struct sc *c, const uint8_t *frame, size_t len, uint8_t sk[IOMT_
 		return input_m4(c, p, n, sk);
 	if (type == IOMT_MSG_S2_DEV_ERR)
 		return input_err(c, p, n);
+	if (type == IOMT_MSG_COOKIE_REPLY)
+		return input_cookie(c, p);
 	return SC_IGNORED;
 }
 

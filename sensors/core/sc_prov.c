@@ -151,8 +151,8 @@ static __attribute__((noinline)) int prov_ours(const struct sc_prov *p,
 	uint8_t got[IOMT_KEYTREE_CONF_LEN], want[IOMT_KEYTREE_CONF_LEN];
 
 	return iomt_keytree_conf_encode(&m->conf, got) ||
-	       iomt_keytree_conf_encode(&p->want, want) || memcmp(got, want, sizeof(got)) ||
-	       memcmp(m->sensor_id, p->kc.cname, IOMT_KEYTREE_ID_LEN);
+	       iomt_keytree_conf_encode(&p->want, want) || !iomt_ct_eq(got, want, sizeof(got)) ||
+	       !iomt_ct_eq(m->sensor_id, p->kc.cname, IOMT_KEYTREE_ID_LEN);
 }
 
 enum { PROV_RETRY = 100 };	/* prov_take: BUSY or INTERNAL, back off */

@@ -90,13 +90,17 @@ int slot_acquire(struct runner *r, struct slot *s, uint64_t now)
 	return 0;
 }
 
-/* The core's M1 (first or retry) out; a send error is a lost M1. */
+/* The core's M1 (first, retry, or again in COOKIE_WRAP) out; a send error
+ * is a lost M1. */
 static void send_m1(struct runner *r, struct slot *s, uint8_t *frame, size_t len)
 {
+	size_t c1 = IOMT_WIRE_HDR_LEN + 2 * IOMT_S2_ID_LEN;	/* first byte of c1_i */
 	int err;
 
+	if (frame[1] == IOMT_MSG_COOKIE_WRAP)
+		c1 += IOMT_WIRE_HDR_LEN + IOMT_COOKIE_LEN;
 	if (r->o->corrupt_m1)
-		frame[IOMT_WIRE_HDR_LEN + 2 * IOMT_S2_ID_LEN] ^= 0x01; /* first byte of c1_i */
+		frame[c1] ^= 0x01;
 	err = sensor_net_send(s->fd, frame, len);
 	if (err)
 		rt_dbg("device %zu: M1 not sent (%s): as if lost", s->dev_idx, strerror(-err));
@@ -124,8 +128,9 @@ static void give_up(struct runner *r, struct slot *s)
 		fail_device(r, s, FAIL_REFUSED, s->busy_code);
 		return;
 	}
-	rt_err("device %zu: no answer from the MEC after %u attempt%s (timeout %llu ms): "
-	       "giving up", s->dev_idx, n, n > 1 ? "s" : "", (unsigned long long)r->o->timeout_ms);
+	rt_err("device %zu: no answer from the MEC after %u attempt%s (timeout %llu ms%s): "
+	       "giving up", s->dev_idx, n, n > 1 ? "s" : "", (unsigned long long)r->o->timeout_ms,
+	       s->core.cookies ? "; under load: COOKIE_REPLY, and the wrapped M1 unanswered" : "");
 	fail_device(r, s, FAIL_NO_ANSWER, 0);
 }
 
@@ -161,7 +166,7 @@ static void on_result(struct runner *r, struct slot *s, int k, uint8_t *frame, s
 
 void slot_due(struct runner *r, struct slot *s, uint64_t now)
 {
-	uint8_t frame[SC_M1_FRAME_LEN], before = s->core.phase;
+	uint8_t frame[SC_WRAP_FRAME_LEN], before = s->core.phase;
 	size_t len = 0;
 	int k;
 
@@ -245,6 +250,14 @@ static void on_datagram(struct runner *r, struct slot *s, const uint8_t *buf, si
 		fail_device(r, s, FAIL_STATE_WRITE, 0);
 		return;
 	case SC_OK:
+		if (s->core.phase == SC_S2_COOKIE) {
+			/* the MEC under load: the M1 goes again, wrapped, at once */
+			r->st.cookies++;
+			rt_dbg("device %zu: COOKIE_REPLY (round %u): M1 again in COOKIE_WRAP",
+			       s->dev_idx, s->core.cookies);
+			break;
+		}
+		/* fall through */
 	case SC_ENOANSWER:
 		s->busy_code = s->core.s2_code;
 		rt_info("device %zu: MEC answered %s", s->dev_idx, sensor_code_str(s->busy_code));

@@ -93,10 +93,11 @@ static void print_json(const struct run_stats *s, double p50, double p99, FILE *
 	size_t i, n = 0;
 
 	fprintf(out, "{\"agreements_ok\":%llu,\"agreements_failed\":%llu,\"retries\":%llu,"
-		"\"ignored\":%llu,\"devices\":%zu,\"devices_failed\":%zu,\"p50_ms\":%.3f,"
-		"\"p99_ms\":%.3f,\"elapsed_ms\":%.3f,\"failures\":[",
+		"\"ignored\":%llu,\"cookies\":%llu,\"devices\":%zu,\"devices_failed\":%zu,"
+		"\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"elapsed_ms\":%.3f,\"failures\":[",
 		(unsigned long long)s->ok, (unsigned long long)s->failed,
-		(unsigned long long)s->retries, (unsigned long long)s->ignored, s->devices,
+		(unsigned long long)s->retries, (unsigned long long)s->ignored,
+		(unsigned long long)s->cookies, s->devices,
 		stats_devices_failed(s), p50, p99, (s->end_us - s->start_us) / 1000.0);
 	for (i = 0; i < s->devices; i++)
 		if (s->fail[i])

@@ -21,6 +21,7 @@ enum sensor_fail {
 
 struct run_stats {
 	uint64_t ok, failed, retries, ignored;
+	uint64_t cookies;            /* COOKIE_REPLYs taken (the M1 resent wrapped) */
 	size_t devices;
 	uint8_t *fail;           /* per device: enum sensor_fail */
 	uint8_t *code;           /* per device: the DEV_ERR code for FAIL_REFUSED */

@@ -51,11 +51,13 @@ static int on_result(struct streamer *s, int k, const uint8_t *frame, size_t len
 			rt_dbg("M1 not sent (%s): as if lost", strerror(-err));
 		return 0;
 	case SC_OK:
-		return 0;       /* backing off: a retry at the core's deadline */
+		return 0;       /* backing off, or a wrapped M1 due: at the core's deadline */
 	case SC_ENOANSWER:
-		rt_err("device %d: no answer from the MEC after %u attempts (timeout %llu ms): "
+		rt_err("device %d: no answer from the MEC after %u attempts (timeout %llu ms%s): "
 		       "giving up", s->o->device, s->core.attempt,
-		       (unsigned long long)s->o->timeout_ms);
+		       (unsigned long long)s->o->timeout_ms,
+		       s->core.cookies ? "; under load: COOKIE_REPLY, and the wrapped M1 unanswered"
+				       : "");
 		return -1;
 	case SC_EREFUSED:
 		rt_err("device %d: agreement refused: %s: device stopped", s->o->device,
@@ -93,7 +95,10 @@ static int on_readable(struct streamer *s, uint8_t sk[IOMT_S2_KEY_LEN])
 			       s->o->device);
 			return -1;
 		}
-		if (k == SC_OK || k == SC_ENOANSWER)
+		if (k == SC_OK && s->core.phase == SC_S2_COOKIE)
+			rt_dbg("device %d: COOKIE_REPLY (round %u): M1 again in COOKIE_WRAP",
+			       s->o->device, s->core.cookies);
+		else if (k == SC_OK || k == SC_ENOANSWER)
 			rt_info("device %d: MEC answered %s", s->o->device,
 				sensor_code_str(s->core.s2_code));
 		if (on_result(s, k, NULL, 0))
@@ -120,7 +125,7 @@ static void log_done(struct streamer *s, const uint8_t sk[IOMT_S2_KEY_LEN], uint
 int stream_agree(struct streamer *s, uint8_t sk[IOMT_S2_KEY_LEN])
 {
 	struct pollfd p[2] = { { .fd = s->fd, .events = POLLIN }, { .fd = s->sfd, .events = POLLIN } };
-	uint8_t frame[SC_M1_FRAME_LEN];
+	uint8_t frame[SC_WRAP_FRAME_LEN];
 	uint64_t t0 = sensor_now_us(), now, due;
 	size_t len = 0;
 	int k, r;

@@ -426,6 +426,194 @@ TEST(agreement_dev_err)
 	ASSERT_EQ(agree(&w, STEP_NONE), SC_DONE);
 }
 
+/* ---- under load: COOKIE_REPLY, then the same M1 in COOKIE_WRAP (PROTOCOL.md §10.6) ---- */
+
+static const uint8_t gw_key[16] = "gateway-cookie-k";
+static const uint8_t dev_addr[16] = { [10] = 0xff, [11] = 0xff, 198, 18, 0, 2 };
+enum { DEV_PORT = 40000 };
+
+/* The gateway's COOKIE_REPLY to our address (lib/cookie.h). */
+static void cookie_reply(uint8_t f[IOMT_COOKIE_REPLY_FRAME_LEN])
+{
+	ASSERT_EQ(iomt_cookie_reply(gw_key, dev_addr, DEV_PORT, f), 0);
+}
+
+/* The gateway's side of a COOKIE_WRAP: 1 and the inner frame in *req if the
+ * cookie is ours under gw_key (userspace/gwd/filter.c's check), else 0. */
+static int gw_unwrap(const uint8_t *f, size_t n, const uint8_t **req, size_t *reqlen)
+{
+	uint8_t type, c[IOMT_COOKIE_LEN], want[IOMT_COOKIE_LEN];
+	const uint8_t *p;
+	size_t plen;
+
+	ASSERT_EQ(iomt_wire_parse(f, n, &type, &p, &plen), 0);
+	ASSERT_EQ(type, IOMT_MSG_COOKIE_WRAP);
+	ASSERT_EQ(iomt_cookie_unwrap(p, plen, c, req, reqlen), 0);
+	ASSERT_EQ(iomt_cookie_make(gw_key, dev_addr, DEV_PORT, want), 0);
+	return iomt_ct_eq(c, want, sizeof(c));
+}
+
+/* The plain M1 gets COOKIE_REPLY; the wrapped resend is the same M1 byte for
+ * byte with a valid cookie, the gateway serves it, and M4 completes the run. */
+TEST(agreement_cookie_reply_then_wrapped_m1)
+{
+	static struct world w;
+	uint8_t m1f[SC_M1_FRAME_LEN], cr[IOMT_COOKIE_REPLY_FRAME_LEN], wf[SC_WRAP_FRAME_LEN];
+	uint8_t small[SC_WRAP_FRAME_LEN - 1], m4f[52], sk[16], sk_mec[16];
+	const uint8_t *req;
+	size_t n, reqlen;
+
+	world_init(&w, CUT_NONE, 0);
+	ASSERT_EQ(sc_provision_s2(&w.c, w.dev.cur.did, w.dev.cur.dk), SC_OK);
+	w.f.now = 1000;
+	ASSERT_EQ(sc_s2_start(&w.c, m1f, sizeof(m1f), &n), SC_SEND);
+	w.f.now = 1010;
+	cookie_reply(cr);
+	ASSERT_EQ(sc_s2_input(&w.c, cr, sizeof(cr), sk), SC_OK);
+	ASSERT_EQ(w.c.phase, SC_S2_COOKIE);
+	ASSERT_EQ(w.c.cookies, 1);
+	ASSERT_EQ(sc_s2_deadline(&w.c), 1010);	/* due at once */
+	/* a buffer too small for the wrap: refused, the resend still due */
+	ASSERT_EQ(sc_s2_poll(&w.c, small, sizeof(small), &n), IOMT_ESIZE);
+	ASSERT_EQ(w.c.phase, SC_S2_COOKIE);
+	ASSERT_EQ(sc_s2_poll(&w.c, wf, sizeof(wf), &n), SC_SEND);
+	ASSERT_EQ(n, SC_WRAP_FRAME_LEN);
+	ASSERT_TRUE(gw_unwrap(wf, n, &req, &reqlen));
+	ASSERT_EQ(reqlen, sizeof(m1f));
+	ASSERT_MEMEQ(req, m1f, sizeof(m1f));	/* the same request: same R1 */
+	ASSERT_TRUE(iomt_ct_is_zero(w.c.cookie, sizeof(w.c.cookie)));	/* used once */
+	ASSERT_EQ(w.c.phase, SC_S2_AWAIT_M4);
+	ASSERT_EQ(sc_s2_deadline(&w.c), 1010 + conf.timeout_ms);
+	ASSERT_EQ(w.c.attempt, 1);	/* no retry spent */
+	ASSERT_EQ(serve(&w, req, m4f, sk_mec, STEP_NONE), 0);
+	ASSERT_EQ(sc_s2_input(&w.c, m4f, sizeof(m4f), sk), SC_DONE);
+	ASSERT_MEMEQ(sk, sk_mec, 16);
+	check_sync(&w);
+	/* the next run starts with no cookie and a fresh round count */
+	ASSERT_EQ(agree(&w, STEP_NONE), SC_DONE);
+	ASSERT_EQ(w.c.cookies, 0);
+}
+
+/* What the device can check of a COOKIE_REPLY, it does: a request of ours in
+ * flight awaiting M4, exactly 16 bytes, one at a time. Anything else is
+ * ignored, changing nothing; a forged cookie (which only the gateway can
+ * tell) costs one wrapped resend, and the plain M1's M4 still completes. */
+TEST(agreement_cookie_reply_mismatched_ignored)
+{
+	static struct world w;
+	uint8_t m1f[SC_M1_FRAME_LEN], cr[IOMT_COOKIE_REPLY_FRAME_LEN], wf[SC_WRAP_FRAME_LEN];
+	uint8_t bad[IOMT_COOKIE_REPLY_FRAME_LEN + 1] = { 0 }, m4f[52], sk[16], sk_mec[16];
+	const uint8_t *req;
+	size_t n, reqlen;
+
+	world_init(&w, CUT_NONE, 0);
+	ASSERT_EQ(sc_provision_s2(&w.c, w.dev.cur.did, w.dev.cur.dk), SC_OK);
+	cookie_reply(cr);
+	/* no request in flight */
+	ASSERT_EQ(sc_s2_input(&w.c, cr, sizeof(cr), sk), SC_IGNORED);
+	ASSERT_EQ(w.c.phase, SC_S2_IDLE);
+	ASSERT_EQ(sc_s2_start(&w.c, m1f, sizeof(m1f), &n), SC_SEND);
+	/* sizes: 15 or 17 bytes of cookie, a length field that lies, a trailing
+	 * byte, another wire version */
+	memcpy(bad, cr, sizeof(cr));
+	iomt_wire_put_hdr(bad, IOMT_MSG_COOKIE_REPLY, 15);
+	ASSERT_EQ(sc_s2_input(&w.c, bad, sizeof(cr) - 1, sk), SC_IGNORED);
+	iomt_wire_put_hdr(bad, IOMT_MSG_COOKIE_REPLY, 17);
+	ASSERT_EQ(sc_s2_input(&w.c, bad, sizeof(bad), sk), SC_IGNORED);
+	iomt_wire_put_hdr(bad, IOMT_MSG_COOKIE_REPLY, 16);
+	ASSERT_EQ(sc_s2_input(&w.c, bad, sizeof(bad), sk), SC_IGNORED);
+	ASSERT_EQ(sc_s2_input(&w.c, bad, sizeof(cr) - 1, sk), SC_IGNORED);
+	bad[0] ^= 0x80;
+	ASSERT_EQ(sc_s2_input(&w.c, bad, sizeof(cr), sk), SC_IGNORED);
+	ASSERT_EQ(w.c.phase, SC_S2_AWAIT_M4);
+	ASSERT_EQ(w.c.cookies, 0);
+	/* a forged cookie: taken (only the gateway can check it) ... */
+	memset(bad + IOMT_WIRE_HDR_LEN, 0x5c, IOMT_COOKIE_LEN);
+	bad[0] ^= 0x80;
+	ASSERT_EQ(sc_s2_input(&w.c, bad, sizeof(cr), sk), SC_OK);
+	/* ... one at a time: a second reply before the resend is ignored */
+	ASSERT_EQ(sc_s2_input(&w.c, cr, sizeof(cr), sk), SC_IGNORED);
+	ASSERT_EQ(sc_s2_poll(&w.c, wf, sizeof(wf), &n), SC_SEND);
+	ASSERT_FALSE(gw_unwrap(wf, n, &req, &reqlen));	/* the gateway drops it */
+	ASSERT_MEMEQ(req, m1f, sizeof(m1f));
+	/* the plain M1 was served after all: its M4 completes the run */
+	ASSERT_EQ(serve(&w, m1f, m4f, sk_mec, STEP_NONE), 0);
+	ASSERT_EQ(sc_s2_input(&w.c, m4f, sizeof(m4f), sk), SC_DONE);
+	ASSERT_MEMEQ(sk, sk_mec, 16);
+	/* after the run, and during a back-off: ignored */
+	ASSERT_EQ(sc_s2_input(&w.c, cr, sizeof(cr), sk), SC_IGNORED);
+	ASSERT_EQ(sc_s2_start(&w.c, m1f, sizeof(m1f), &n), SC_SEND);
+	w.f.now = sc_s2_deadline(&w.c);
+	ASSERT_EQ(sc_s2_poll(&w.c, m1f, sizeof(m1f), &n), SC_OK);
+	ASSERT_EQ(w.c.phase, SC_S2_BACKOFF);
+	ASSERT_EQ(sc_s2_input(&w.c, cr, sizeof(cr), sk), SC_IGNORED);
+	ASSERT_EQ(w.c.phase, SC_S2_BACKOFF);
+	/* a DEV_ERR BUSY while a cookie waits: back-off, the cookie wiped, and
+	 * the next M1 is a plain fresh run */
+	w.f.now = sc_s2_deadline(&w.c);
+	ASSERT_EQ(sc_s2_poll(&w.c, m1f, sizeof(m1f), &n), SC_SEND);
+	ASSERT_EQ(sc_s2_input(&w.c, cr, sizeof(cr), sk), SC_OK);
+	dev_err(bad, IOMT_S2_ERR_BUSY, m1f + IOMT_WIRE_HDR_LEN + 16);
+	ASSERT_EQ(sc_s2_input(&w.c, bad, IOMT_WIRE_HDR_LEN + 17, sk), SC_OK);
+	ASSERT_EQ(w.c.phase, SC_S2_BACKOFF);
+	w.f.now = sc_s2_deadline(&w.c);
+	ASSERT_EQ(sc_s2_poll(&w.c, wf, sizeof(wf), &n), SC_SEND);
+	ASSERT_EQ(n, SC_M1_FRAME_LEN);
+	ASSERT_EQ(wf[1], IOMT_MSG_S2_M1);
+	ASSERT_EQ(w.c.cookies, 0);
+	ASSERT_TRUE(iomt_ct_is_zero(w.c.cookie, sizeof(w.c.cookie)));
+	ASSERT_EQ(serve(&w, wf, m4f, sk_mec, STEP_NONE), 0);
+	ASSERT_EQ(sc_s2_input(&w.c, m4f, sizeof(m4f), sk), SC_DONE);
+	check_sync(&w);
+}
+
+/* A gateway that answers every M1, wrapped or not, with COOKIE_REPLY: at
+ * most SC_COOKIE_ROUNDS wrapped resends per run, then the timeout decides;
+ * the retry budget is the same; SC_ENOANSWER in the end, the cookie wiped. */
+TEST(agreement_cookie_rounds_bounded)
+{
+	static struct world w;
+	uint8_t f[SC_WRAP_FRAME_LEN], cr[IOMT_COOKIE_REPLY_FRAME_LEN], sk[16];
+	unsigned plain = 0, wrapped = 0, guard = 0;
+	size_t n;
+	int r;
+
+	world_init(&w, CUT_NONE, 0);
+	ASSERT_EQ(sc_provision_s2(&w.c, w.dev.cur.did, w.dev.cur.dk), SC_OK);
+	cookie_reply(cr);
+	r = sc_s2_start(&w.c, f, sizeof(f), &n);
+	for (;;) {
+		ASSERT_LT(guard++, 100);
+		if (r == SC_SEND) {
+			if (f[1] == IOMT_MSG_S2_M1)
+				plain++;
+			else
+				wrapped++;
+			r = sc_s2_input(&w.c, cr, sizeof(cr), sk);
+			if (r == SC_OK) {
+				ASSERT_EQ(w.c.phase, SC_S2_COOKIE);
+				ASSERT_LE(w.c.cookies, SC_COOKIE_ROUNDS);
+				r = sc_s2_poll(&w.c, f, sizeof(f), &n);
+				continue;
+			}
+			ASSERT_EQ(r, SC_IGNORED);	/* the run's rounds are spent */
+			ASSERT_EQ(w.c.cookies, SC_COOKIE_ROUNDS);
+		}
+		if (r != SC_SEND && r != SC_OK && r != SC_IGNORED)
+			break;
+		w.f.now = sc_s2_deadline(&w.c);
+		r = sc_s2_poll(&w.c, f, sizeof(f), &n);
+	}
+	ASSERT_EQ(r, SC_ENOANSWER);
+	ASSERT_EQ(plain, conf.retries + 1);
+	ASSERT_EQ(wrapped, (conf.retries + 1) * 2);	/* §10.6: two rounds per run */
+	ASSERT_EQ(w.c.phase, SC_S2_IDLE);
+	ASSERT_EQ(sc_s2_deadline(&w.c), 0);
+	ASSERT_TRUE(iomt_ct_is_zero(w.c.cookie, sizeof(w.c.cookie)));
+	ASSERT_EQ(sc_s2_input(&w.c, cr, sizeof(cr), sk), SC_IGNORED);
+	ASSERT_EQ(agree(&w, STEP_NONE), SC_DONE);
+}
+
 TEST(backoff_bounds)
 {
 	unsigned a;
