@@ -49,6 +49,66 @@ int iomt_s2_data_keys_init(struct iomt_s2_data_keys *k, const uint8_t sk[IOMT_S2
 	return r;
 }
 
+int iomt_s2_data_kdf_init(struct iomt_s2_data_kdf *kdf)
+{
+	int r;
+
+	if (!kdf)
+		return IOMT_EINVAL;
+	r = iomt_kmac128_pre_init(&kdf->handle, handle_custom, sizeof(handle_custom) - 1);
+	return r ? r : iomt_kmac128_pre_init(&kdf->key, key_custom, sizeof(key_custom) - 1);
+}
+
+enum { KDF_CHUNK = 16 };
+
+/* n <= KDF_CHUNK SKs: handles straight into k, data keys through d. */
+static int keys_chunk(const struct iomt_s2_data_kdf *kdf, size_t n, const uint8_t *const sk[],
+		      struct iomt_s2_data_keys k[])
+{
+	static const uint8_t none[1];
+	uint8_t d[KDF_CHUNK][DERIVED_LEN];
+	const uint8_t *msg[KDF_CHUNK];
+	uint8_t *hp[KDF_CHUNK], *dp[KDF_CHUNK];
+	size_t klen[KDF_CHUNK], mlen[KDF_CHUNK];
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		msg[i] = none;
+		mlen[i] = 0;
+		klen[i] = IOMT_S2_KEY_LEN;
+		hp[i] = k[i].handle;
+		dp[i] = d[i];
+	}
+	r = iomt_kmac128_batch(&kdf->handle, n, sk, klen, msg, mlen, hp, IOMT_S2_DATA_HANDLE_LEN);
+	if (!r)
+		r = iomt_kmac128_batch(&kdf->key, n, sk, klen, msg, mlen, dp, DERIVED_LEN);
+	for (size_t i = 0; !r && i < n; i++) {
+		memcpy(k[i].key, d[i], IOMT_AES128_KEY_LEN);
+		memcpy(k[i].salt, d[i] + IOMT_AES128_KEY_LEN, IOMT_S2_DATA_SALT_LEN);
+	}
+	iomt_wipe(d, sizeof(d));
+	return r;
+}
+
+int iomt_s2_data_keys_init_batch(const struct iomt_s2_data_kdf *kdf, size_t n,
+				 const uint8_t *const sk[], struct iomt_s2_data_keys k[])
+{
+	int r = IOMT_OK;
+
+	if (n && !k)
+		return IOMT_EINVAL;
+	if (!kdf || (n && !sk))
+		r = IOMT_EINVAL;
+	for (size_t i = 0; !r && i < n; i++)
+		if (!sk[i])
+			r = IOMT_EINVAL;
+	for (size_t i = 0; !r && i < n; i += KDF_CHUNK)
+		r = keys_chunk(kdf, n - i < KDF_CHUNK ? n - i : KDF_CHUNK, sk + i, k + i);
+	if (r)
+		iomt_wipe(k, n * sizeof(*k));
+	return r;
+}
+
 /* ---- the replay window ---- */
 
 void iomt_s2_replay_init(struct iomt_s2_replay *w)

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "aes.h"
+#include "kmac_batch.h"
 #include "seed002.h"
 #include "wire.h"
 
@@ -91,6 +92,18 @@ struct iomt_s2_data_rx {
 int iomt_s2_data_handle(const uint8_t sk[IOMT_S2_KEY_LEN],
 			uint8_t handle[IOMT_S2_DATA_HANDLE_LEN]);
 int iomt_s2_data_keys_init(struct iomt_s2_data_keys *k, const uint8_t sk[IOMT_S2_KEY_LEN]);
+
+/* The MEC's batch form (hosts; lib/kmac_batch.h): both derivations'
+ * customisation prefixes, absorbed once by iomt_s2_data_kdf_init (no
+ * secret), then k[i] = iomt_s2_data_keys_init(sk[i]) for i < n with the
+ * KMACs of many SKs sharing Keccak lanes. IOMT_EINVAL for a NULL pointer
+ * (nothing derived then, k wiped). */
+struct iomt_s2_data_kdf {
+	struct iomt_kmac128_pre handle, key;
+};
+int iomt_s2_data_kdf_init(struct iomt_s2_data_kdf *kdf);
+int iomt_s2_data_keys_init_batch(const struct iomt_s2_data_kdf *kdf, size_t n,
+				 const uint8_t *const sk[], struct iomt_s2_data_keys k[]);
 
 /* IOMT_OK if counter may be accepted; IOMT_EMALFORMED for 0 or a counter
  * above IOMT_S2_DATA_COUNTER_MAX; IOMT_ESTATE if already seen or older than

@@ -89,24 +89,67 @@ int iomt_s2_ida_seal_batch(size_t n, const uint8_t *const dk_m[], const uint8_t 
 	return IOMT_OK;
 }
 
-int iomt_s2_ida_open(const uint8_t dk_m[IOMT_S2_KEY_LEN], const uint8_t r2[IOMT_S2_RAND_LEN],
-		     const uint8_t did_i[IOMT_S2_ID_LEN], const uint8_t m3[IOMT_S2_M3_LEN],
-		     const uint8_t box[IOMT_S2_IDA_BOX_LEN], uint8_t id_a[IOMT_S2_IDA_LEN])
+static int open_with(const uint8_t k[16], const uint8_t *r2, const uint8_t *m3,
+		     const uint8_t *box, uint8_t *id_a)
 {
-	uint8_t in[KIN_LEN], k[16];
 	struct iomt_aes128 aes;
-	int err;
+	int err = iomt_aes128_init(&aes, k);
 
-	ida_input(in, dk_m, r2, did_i);
-	iomt_shake128(in, sizeof(in), k, sizeof(k));
-	err = iomt_aes128_init(&aes, k);
 	if (!err)
 		err = iomt_ccm_decrypt(&aes, r2, NONCE_LEN, m3, IOMT_S2_M3_LEN, box,
 				       IOMT_S2_IDA_LEN, box + IOMT_S2_IDA_LEN, TAG_LEN, id_a);
 	if (err)
 		memset(id_a, 0, IOMT_S2_IDA_LEN);
 	iomt_aes128_wipe(&aes);
+	return err;
+}
+
+static void open_chunk(size_t n, const uint8_t *const dk_m[], const uint8_t *const r2[],
+		       const uint8_t *const did_i[], const uint8_t *const m3[],
+		       const uint8_t *const box[], uint8_t *const id_a[], int status[])
+{
+	uint8_t in[CHUNK][KIN_LEN], k[CHUNK][16];
+	const uint8_t *inp[CHUNK] = { NULL };
+	uint8_t *kp[CHUNK] = { NULL };
+	size_t len[CHUNK] = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		ida_input(in[i], dk_m[i], r2[i], did_i[i]);
+		inp[i] = in[i];
+		kp[i] = k[i];
+		len[i] = KIN_LEN;
+	}
+	if (iomt_shake128_batch(inp, len, kp, sizeof(k[0]), n)) {
+		for (size_t i = 0; i < n; i++) {
+			memset(id_a[i], 0, IOMT_S2_IDA_LEN);
+			status[i] = IOMT_EINVAL;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++)
+			status[i] = open_with(k[i], r2[i], m3[i], box[i], id_a[i]);
+	}
 	iomt_wipe(in, sizeof(in));
 	iomt_wipe(k, sizeof(k));
-	return err;
+}
+
+int iomt_s2_ida_open_batch(size_t n, const uint8_t *const dk_m[], const uint8_t *const r2[],
+			   const uint8_t *const did_i[], const uint8_t *const m3[],
+			   const uint8_t *const box[], uint8_t *const id_a[], int status[])
+{
+	if (n && (!dk_m || !r2 || !did_i || !m3 || !box || !id_a || !status))
+		return IOMT_EINVAL;
+	for (size_t i = 0; i < n; i += CHUNK)
+		open_chunk(n - i < CHUNK ? n - i : CHUNK, dk_m + i, r2 + i, did_i + i, m3 + i,
+			   box + i, id_a + i, status + i);
+	return IOMT_OK;
+}
+
+int iomt_s2_ida_open(const uint8_t dk_m[IOMT_S2_KEY_LEN], const uint8_t r2[IOMT_S2_RAND_LEN],
+		     const uint8_t did_i[IOMT_S2_ID_LEN], const uint8_t m3[IOMT_S2_M3_LEN],
+		     const uint8_t box[IOMT_S2_IDA_BOX_LEN], uint8_t id_a[IOMT_S2_IDA_LEN])
+{
+	int status, err;
+
+	err = iomt_s2_ida_open_batch(1, &dk_m, &r2, &did_i, &m3, &box, &id_a, &status);
+	return err ? err : status;
 }

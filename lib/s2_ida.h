@@ -37,4 +37,11 @@ int iomt_s2_ida_open(const uint8_t dk_m[IOMT_S2_KEY_LEN], const uint8_t r2[IOMT_
 		     const uint8_t did_i[IOMT_S2_ID_LEN], const uint8_t m3[IOMT_S2_M3_LEN],
 		     const uint8_t box[IOMT_S2_IDA_BOX_LEN], uint8_t id_a[IOMT_S2_IDA_LEN]);
 
+/* n opens at once, the K_a derivations sharing Keccak lanes (the MEC's M3
+ * batch); status[i] is the result of item i, id_a[i] zeroed unless it is
+ * IOMT_OK. IOMT_EINVAL for NULL arrays. */
+int iomt_s2_ida_open_batch(size_t n, const uint8_t *const dk_m[], const uint8_t *const r2[],
+			   const uint8_t *const did_i[], const uint8_t *const m3[],
+			   const uint8_t *const box[], uint8_t *const id_a[], int status[]);
+
 #endif

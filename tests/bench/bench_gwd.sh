@@ -1,7 +1,9 @@
 #!/bin/bash
 # iomt-gwd's ingress engine: its io_uring path (the default) against
-# --baseline (the same binary with recvmmsg/sendmmsg and per-call OpenSSL
-# SHAKE128 in the MEC's batched hashing), measured in the same run.
+# --baseline (the same binary with recvmmsg/sendmmsg, one worker, and every
+# hash the gateway computes - SHAKE128, KMAC128 - one OpenSSL EVP call per
+# message instead of lib's multi-lane batches: userspace/gwd/baseline.h),
+# measured in the same run.
 #
 # Agreements: complete seed-002 agreements per second on loopback through
 # iomt-gwd (MEC role) and iomt-ttp, driven by many simulated devices

@@ -74,8 +74,8 @@ static const struct rt_conf_key gwd_keys[] = {
 	{ "spool_max", RT_CONF_SIZE, AT(spool_max), .min = 65536, .max = 1ULL << 40,
 	  .def = "64M", .help = "relay: spool bound; beyond it sensors get BUSY/UNREACHABLE" },
 	{ "baseline", RT_CONF_BOOL, AT(baseline), .def = "no",
-	  .help = "benchmark baseline: recvmmsg ingress and per-call OpenSSL SHAKE128 "
-		  "(default: io_uring and batched SHAKE128)" },
+	  .help = "benchmark baseline: recvmmsg ingress and per-call OpenSSL SHAKE128/KMAC128 "
+		  "(default: io_uring and batched Keccak)" },
 	{ "uring_buffers", RT_CONF_INT, AT(uring_buffers), .min = 1, .max = 32768, .def = "1024",
 	  .help = "io_uring provided receive buffers of 2 KiB (a power of two); when all are "
 		  "in use datagrams wait in the socket" },

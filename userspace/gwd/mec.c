@@ -49,6 +49,11 @@ struct mec_scratch {
 	struct iomt_s2_mec_out out[GWD_BATCH_MAX];	/* secret */
 	uint8_t pair[GWD_BATCH_MAX][GWD_PAIR_LEN];	/* secret */
 	uint8_t id_a[GWD_BATCH_MAX][IOMT_S2_IDA_LEN];
+	/* M3 side: the ID_a boxes' and the new sessions' arguments */
+	const uint8_t *box[GWD_BATCH_MAX], *did_i[GWD_BATCH_MAX], *sk[GWD_BATCH_MAX];
+	const uint8_t *ida[GWD_BATCH_MAX];
+	uint8_t *ida_out[GWD_BATCH_MAX];
+	uint64_t handle[GWD_BATCH_MAX];
 };
 
 /* ---- answers to devices ---- */
@@ -91,8 +96,9 @@ static size_t m1_take(struct gwd_mec *m, const struct gwd_frame *f, size_t n)
 	size_t k = 0;
 	char a[80];
 
+	/* Counters move once per batch: each is an atomic add. */
+	rt_metric_add(&gwd_stats.m1_received, n);
 	for (size_t i = 0; i < n; i++) {
-		rt_metric_inc(&gwd_stats.m1_received);
 		if (!m->draining && up && gwd_pool_take(m->pool, &s->slot[k]) == 0) {
 			s->frame[k++] = &f[i];
 			continue;
@@ -159,7 +165,6 @@ static int m1_send_one(struct gwd_mec *m, size_t j, uint64_t now_ms)
 		gwd_pool_release(m->pool, slot);
 		return r;
 	}
-	rt_metric_inc(&gwd_stats.m2_sent);
 	if (run->deadline_ms < m->next_timeout)
 		m->next_timeout = run->deadline_ms;
 	return 0;
@@ -168,13 +173,13 @@ static int m1_send_one(struct gwd_mec *m, size_t j, uint64_t now_ms)
 static void m1_batch(struct gwd_mec *m, const struct gwd_frame *f, size_t n, uint64_t now_ms)
 {
 	struct mec_scratch *s = m->s;
-	size_t k = m1_take(m, f, n);
+	size_t k = m1_take(m, f, n), sent = 0;
 
 	if (!k || m1_compute(m, k))
 		return;
 	for (size_t j = 0; j < k; j++) {
 		if (s->status[j] == IOMT_OK) {
-			m1_send_one(m, j, now_ms);
+			sent += m1_send_one(m, j, now_ms) == 0;
 			continue;
 		}
 		/* Cannot happen: the engine checked M1's exact size. */
@@ -182,6 +187,7 @@ static void m1_batch(struct gwd_mec *m, const struct gwd_frame *f, size_t n, uin
 		run_end(m, s->slot[j]);
 		gwd_pool_release(m->pool, s->slot[j]);
 	}
+	rt_metric_add(&gwd_stats.m2_sent, sent);
 }
 
 /* ---- replies from the TTP ---- */
@@ -255,15 +261,14 @@ static size_t m3_finish(struct gwd_mec *m, const struct gwd_frame *f, size_t n)
 	return k;
 }
 
-/* d3 and the ID_a box: the good ones move to the front; the count. */
-static size_t m3_check(struct gwd_mec *m, size_t k)
+/* d3: the good ones move to the front; the count. */
+static size_t m3_check_d3(struct gwd_mec *m, size_t k)
 {
 	struct mec_scratch *s = m->s;
 	size_t c = 0;
 
 	for (size_t j = 0; j < k; j++) {
 		size_t slot = s->slot[j];
-		struct mec_run *run = &m->run[slot];
 
 		if (s->status[j] != IOMT_OK) {
 			rt_warn("slot %zu: M3 refused (%s): slot keeps its pair", slot,
@@ -272,14 +277,48 @@ static size_t m3_check(struct gwd_mec *m, size_t k)
 			run_fail(m, slot, GWD_FAIL_D3, 0);
 			continue;
 		}
-		if (iomt_s2_ida_open(m->pool->slot[slot].dk, run->r2, run->did_i, s->in[j],
-				     s->frame[j]->payload + M3_BOX_OFF, s->id_a[c])) {
+		s->slot[c] = slot;
+		s->frame[c] = s->frame[j];
+		s->in[c] = s->in[j];
+		s->out[c] = s->out[j];
+		c++;
+	}
+	return c;
+}
+
+/* d3, then the ID_a boxes in one batch: the good ones move to the front
+ * with their new pairs; the count. */
+static size_t m3_check(struct gwd_mec *m, size_t k)
+{
+	struct mec_scratch *s = m->s;
+	size_t d = m3_check_d3(m, k), c = 0;
+
+	for (size_t j = 0; j < d; j++) {
+		const struct mec_run *run = &m->run[s->slot[j]];
+
+		s->dk_m[j] = m->pool->slot[s->slot[j]].dk;
+		s->r2[j] = run->r2;
+		s->did_i[j] = run->did_i;
+		s->box[j] = s->frame[j]->payload + M3_BOX_OFF;
+		s->ida_out[j] = s->id_a[j];
+	}
+	if (d && iomt_s2_ida_open_batch(d, s->dk_m, s->r2, s->did_i, s->in, s->box, s->ida_out,
+					s->status))
+		for (size_t j = 0; j < d; j++)
+			s->status[j] = IOMT_EINVAL;
+	for (size_t j = 0; j < d; j++) {
+		size_t slot = s->slot[j];
+
+		if (s->status[j] != IOMT_OK) {
 			rt_warn("slot %zu: M3 refused: the ID_a box does not verify", slot);
 			run_fail(m, slot, GWD_FAIL_IDA, 0);
 			continue;
 		}
 		s->slot[c] = slot;
-		s->out[c] = s->out[j];
+		if (c != j) {
+			s->out[c] = s->out[j];
+			memcpy(s->id_a[c], s->id_a[j], IOMT_S2_IDA_LEN);
+		}
 		memcpy(s->pair[c], s->out[c].next_did_m, IOMT_S2_ID_LEN);
 		memcpy(s->pair[c] + IOMT_S2_ID_LEN, s->out[c].next_dk_m, IOMT_S2_KEY_LEN);
 		c++;
@@ -308,22 +347,27 @@ static void m3_deliver(struct gwd_mec *m, size_t c, uint64_t now_ms)
 {
 	struct mec_scratch *s = m->s;
 	char fp[GWD_FP_HEX_LEN];
+	size_t sent = 0;
 
 	for (size_t j = 0; j < c; j++) {
+		s->ida[j] = s->id_a[j];
+		s->sk[j] = s->out[j].sk;
+	}
+	gwd_sessions_add_batch(m->sessions, c, s->ida, s->sk, now_ms, s->handle);
+	rt_metric_add(&gwd_stats.m3_ok, c);
+	for (size_t j = 0; j < c; j++) {
 		size_t slot = s->slot[j];
-		uint64_t h = gwd_sessions_add(m->sessions, s->id_a[j], s->out[j].sk, now_ms);
 
-		rt_metric_inc(&gwd_stats.m3_ok);
 		if (rt_log_enabled(RT_LOG_DEBUG)) {
 			gwd_sk_fingerprint(s->out[j].sk, fp);
 			rt_dbg("agreement slot=%zu session=%llu sk_fp=%s", slot,
-			       (unsigned long long)h, fp);
+			       (unsigned long long)s->handle[j], fp);
 		}
-		if (m->tx->to_device(m->tx->ctx, &m->run[slot].dev, IOMT_MSG_S2_M4, s->out[j].m4,
-				     IOMT_S2_M4_LEN) == 0)
-			rt_metric_inc(&gwd_stats.m4_sent);
+		sent += m->tx->to_device(m->tx->ctx, &m->run[slot].dev, IOMT_MSG_S2_M4,
+					 s->out[j].m4, IOMT_S2_M4_LEN) == 0;
 		run_end(m, slot);
 	}
+	rt_metric_add(&gwd_stats.m4_sent, sent);
 }
 
 static void m3_batch(struct gwd_mec *m, const struct gwd_frame *f, size_t n, uint64_t now_ms)

@@ -7,10 +7,10 @@
 #include "bytes.h"
 #include "ct.h"
 #include "hex.h"
+#include "kmac_batch.h"
 #include "metrics.h"
 #include "secmem.h"
 #include "sessions.h"
-#include "sp800_185.h"
 
 static const char fp_custom[] = "iomt/s2/sk-fingerprint";
 static const char ida_fp_custom[] = "iomt/s2/ida-fingerprint";
@@ -22,6 +22,8 @@ int gwd_sessions_init(struct gwd_sessions *t, size_t cap, uint64_t lifetime_ms)
 	t->ring = gwd_secmem_alloc(cap * sizeof(*t->ring));
 	if (!t->ring || gwd_sessidx_init(&t->idx, cap))
 		return -ENOMEM;
+	/* Cannot fail: constant customisation strings. */
+	iomt_s2_data_kdf_init(&t->kdf);
 	t->cap = cap;
 	t->lifetime_ms = lifetime_ms;
 	return 0;
@@ -64,31 +66,64 @@ static void drop_oldest(struct gwd_sessions *t)
 	t->count--;
 }
 
-uint64_t gwd_sessions_add(struct gwd_sessions *t, const uint8_t id_a[IOMT_S2_IDA_LEN],
-			  const uint8_t sk[IOMT_S2_KEY_LEN], uint64_t now_ms)
+/* Takes the next ring entry for a session whose keys are derived: its
+ * handle; *evicted counts the sessions dropped for room. */
+static uint64_t add_locked(struct gwd_sessions *t, const uint8_t id_a[IOMT_S2_IDA_LEN],
+			   const uint8_t sk[IOMT_S2_KEY_LEN], const struct iomt_s2_data_keys *k,
+			   uint64_t now_ms, size_t *evicted)
 {
 	struct gwd_session *s;
-	uint64_t h;
 
-	pthread_mutex_lock(&t->lock);
 	if (t->count == t->cap) {
 		drop_oldest(t);
-		rt_metric_inc(&gwd_stats.sessions_evicted);
+		++*evicted;
 	}
 	s = &t->ring[(t->head + t->count) % t->cap];
-	/* Cannot fail: both pointers are set. */
-	iomt_s2_data_rx_init(&s->rx, sk);
+	s->rx.k = *k;
+	iomt_s2_replay_init(&s->rx.w);
 	s->handle = iomt_load_be64(s->rx.k.handle);
 	s->created_ms = now_ms;
 	memcpy(s->id_a, id_a, IOMT_S2_IDA_LEN);
 	memcpy(s->sk, sk, IOMT_S2_KEY_LEN);
 	gwd_sessidx_put(&t->idx, t->ring, (size_t)(s - t->ring));
 	t->count++;
-	rt_metric_set(&gwd_stats.sessions, t->count);
 	if (t->on_set)
 		t->on_set(t->hook_ctx, s->rx.k.handle, s->rx.w.top, s->rx.w.bits);
-	h = s->handle;
-	pthread_mutex_unlock(&t->lock);
+	return s->handle;
+}
+
+enum { ADD_CHUNK = 16 };	/* keys derived per lib call, on the stack */
+
+void gwd_sessions_add_batch(struct gwd_sessions *t, size_t n, const uint8_t *const id_a[],
+			    const uint8_t *const sk[], uint64_t now_ms, uint64_t handle[])
+{
+	struct iomt_s2_data_keys k[ADD_CHUNK];
+
+	for (size_t i = 0; i < n; i += ADD_CHUNK) {
+		size_t c = n - i < ADD_CHUNK ? n - i : ADD_CHUNK, evicted = 0;
+
+		/* Cannot fail: every pointer is set. Derived outside the lock:
+		 * the control thread's snapshot does not wait for the hashing. */
+		iomt_s2_data_keys_init_batch(&t->kdf, c, sk + i, k);
+		pthread_mutex_lock(&t->lock);
+		for (size_t j = 0; j < c; j++)
+			handle[i + j] = add_locked(t, id_a[i + j], sk[i + j], &k[j], now_ms,
+						   &evicted);
+		/* Counters once per chunk: each is an atomic add. */
+		if (evicted)
+			rt_metric_add(&gwd_stats.sessions_evicted, evicted);
+		rt_metric_set(&gwd_stats.sessions, t->count);
+		pthread_mutex_unlock(&t->lock);
+	}
+	iomt_wipe(k, sizeof(k));
+}
+
+uint64_t gwd_sessions_add(struct gwd_sessions *t, const uint8_t id_a[IOMT_S2_IDA_LEN],
+			  const uint8_t sk[IOMT_S2_KEY_LEN], uint64_t now_ms)
+{
+	uint64_t h;
+
+	gwd_sessions_add_batch(t, 1, &id_a, &sk, now_ms, &h);
 	return h;
 }
 
@@ -118,6 +153,21 @@ uint64_t gwd_sessions_expire(struct gwd_sessions *t, uint64_t now_ms)
 	return next;
 }
 
+/* KMAC128(key, "", 64, custom) through the batch API, so that --baseline
+ * (baseline.h) computes it with OpenSSL like every other hash. */
+static void fingerprint(const char *custom, const uint8_t *key, size_t keylen,
+			uint8_t fp[GWD_FP_LEN])
+{
+	static const uint8_t none[1];
+	const uint8_t *msg = none;
+	size_t mlen = 0;
+	struct iomt_kmac128_pre pre;
+
+	/* Cannot fail: constant customisation, every pointer set. */
+	iomt_kmac128_pre_init(&pre, custom, strlen(custom));
+	iomt_kmac128_batch(&pre, 1, &key, &keylen, &msg, &mlen, &fp, GWD_FP_LEN);
+}
+
 size_t gwd_sessions_snapshot(struct gwd_sessions *t, struct gwd_session_info *out, size_t max,
 			     uint64_t now_ms, size_t *count)
 {
@@ -132,8 +182,7 @@ size_t gwd_sessions_snapshot(struct gwd_sessions *t, struct gwd_session_info *ou
 
 		out[i].handle = s->handle;
 		out[i].age_ms = now_ms > s->created_ms ? now_ms - s->created_ms : 0;
-		iomt_kmac128(s->id_a, IOMT_S2_IDA_LEN, ida_fp_custom, sizeof(ida_fp_custom) - 1,
-			     "", 0, fp, sizeof(fp));
+		fingerprint(ida_fp_custom, s->id_a, IOMT_S2_IDA_LEN, fp);
 		iomt_hex_encode(fp, GWD_FP_LEN, out[i].ida_fp);
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -144,7 +193,7 @@ void gwd_sk_fingerprint(const uint8_t sk[IOMT_S2_KEY_LEN], char hex[GWD_FP_HEX_L
 {
 	uint8_t fp[GWD_FP_LEN];
 
-	iomt_kmac128(sk, IOMT_S2_KEY_LEN, fp_custom, sizeof(fp_custom) - 1, "", 0, fp, sizeof(fp));
+	fingerprint(fp_custom, sk, IOMT_S2_KEY_LEN, fp);
 	iomt_hex_encode(fp, GWD_FP_LEN, hex);
 	iomt_wipe(fp, sizeof(fp));
 }

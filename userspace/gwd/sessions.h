@@ -41,6 +41,7 @@ struct gwd_sessions {
 	size_t cap, head, count;
 	uint64_t lifetime_ms;
 	struct gwd_sessidx idx;			/* by handle (phase 4) */
+	struct iomt_s2_data_kdf kdf;		/* the data key derivations' prefixes */
 	/* The ingress filter's session table (filter.h): a session's replay
 	 * window as committed, and its end; NULL: none. Event loop only. */
 	void (*on_set)(void *ctx, const uint8_t handle[8], uint64_t top, uint64_t bits);
@@ -53,6 +54,10 @@ void gwd_sessions_free(struct gwd_sessions *t);
 /* A new session (the oldest is wiped if the table is full): its handle. */
 uint64_t gwd_sessions_add(struct gwd_sessions *t, const uint8_t id_a[IOMT_S2_IDA_LEN],
 			  const uint8_t sk[IOMT_S2_KEY_LEN], uint64_t now_ms);
+/* n new sessions in this order, as n gwd_sessions_add, their data keys
+ * derived in one batch (lib/s2_data.h): the handles into handle[]. */
+void gwd_sessions_add_batch(struct gwd_sessions *t, size_t n, const uint8_t *const id_a[],
+			    const uint8_t *const sk[], uint64_t now_ms, uint64_t handle[]);
 /* The live session with this handle, or NULL. Event loop only: it is the
  * one thread that adds and drops sessions. */
 struct gwd_session *gwd_sessions_find(struct gwd_sessions *t, uint64_t handle);

@@ -26,6 +26,9 @@ enum {
 	RF_CHECK_LEN = 16,
 	RF_SEQ_LEN = 8,
 	RF_HDR_LEN = RF_HDR_BODY + RF_CHECK_LEN,
+	RF_IDX_LEN = 8,          /* the record index, hashed before a copy */
+	RF_BUF_LEN = RF_IDX_LEN + RT_RECFILE_BLOCK,
+	RF_WCHUNK = 16,          /* copies built and hashed together (Keccak lanes) */
 };
 
 static const uint8_t rf_magic[RF_MAGIC_LEN] = { 'I', 'O', 'M', 'T', 'R', 'E', 'C', 'F' };
@@ -37,7 +40,19 @@ struct rt_recfile {
 	size_t copy_len;         /* seq + payload + check */
 	char *path;
 	pthread_mutex_t lock;
+	/* Per record, learnt by its first read or write since open: seq << 1
+	 * | copy of the newest valid copy, NEWEST_NONE if neither copy is
+	 * valid, 0 if not known yet. The file is locked, so nothing else
+	 * changes it: a write needs neither to read nor to hash the copies. */
+	uint64_t *newest;
+	uint8_t *seen;           /* write_many's scratch: one bit per record */
+	uint8_t *wbuf;           /* RF_WCHUNK x (index room + copy), wiped after use */
 };
+
+/* "seq 0 in copy B": the next write goes to copy A with seq 1. */
+#define NEWEST_NONE ((uint64_t)1)
+/* Larger seqs (only a crafted file has them) are not remembered. */
+#define NEWEST_SEQ_MAX ((UINT64_MAX >> 1) - 1)
 
 enum copy_kind {
 	COPY_EMPTY,              /* all zero: never written */
@@ -62,19 +77,18 @@ static off_t file_size(size_t nrec)
 	return copy_offset(nrec, 0);
 }
 
-/* check = SHAKE128(index || seq || payload)[0..16); body = seq || payload. */
-static void copy_check(size_t idx, const uint8_t *body, size_t body_len,
-		       uint8_t check[RF_CHECK_LEN])
+/* check = SHAKE128(index || seq || payload)[0..16). b holds RF_IDX_LEN
+ * bytes of room (the index goes there), then body = seq || payload. One
+ * message of lib's batch API, so that iomt-gwd --baseline (its override)
+ * hashes it too. */
+static void copy_check(size_t idx, uint8_t *b, size_t body_len, uint8_t check[RF_CHECK_LEN])
 {
-	struct iomt_shake128 s;
-	uint8_t ib[8];
+	const uint8_t *in = b;
+	size_t len = RF_IDX_LEN + body_len;
 
-	iomt_store_be64(ib, (uint64_t)idx);
-	iomt_shake128_init(&s);
-	iomt_shake128_absorb(&s, ib, sizeof(ib));
-	iomt_shake128_absorb(&s, body, body_len);
-	iomt_shake128_squeeze(&s, check, RF_CHECK_LEN);
-	iomt_shake128_wipe(&s);
+	iomt_store_be64(b, (uint64_t)idx);
+	/* Cannot fail: every pointer is set. */
+	(void)iomt_shake128_batch(&in, &len, &check, RF_CHECK_LEN, 1);
 }
 
 static void header_build(uint8_t hdr[RF_HDR_LEN], size_t rec_len, size_t nrec)
@@ -257,7 +271,15 @@ static int new_handle(int fd, const char *path, size_t rec_len, size_t nrec,
 {
 	struct rt_recfile *f = calloc(1, sizeof(*f));
 
-	if (!f || !(f->path = strdup(path))) {
+	size_t stride = RF_IDX_LEN + RF_SEQ_LEN + rec_len + RF_CHECK_LEN;
+
+	if (!f || !(f->path = strdup(path)) || !(f->newest = calloc(nrec, sizeof(*f->newest))) ||
+	    !(f->seen = calloc((nrec + 7) / 8, 1)) || !(f->wbuf = calloc(RF_WCHUNK, stride))) {
+		if (f) {
+			free(f->path);
+			free(f->newest);
+			free(f->seen);
+		}
 		free(f);
 		return -ENOMEM;
 	}
@@ -318,22 +340,27 @@ void rt_recfile_close(struct rt_recfile *f)
 	close(f->fd);
 	pthread_mutex_destroy(&f->lock);
 	free(f->path);
+	free(f->newest);
+	free(f->seen);
+	free(f->wbuf);
 	free(f);
 }
 
 /* ---- the two copies of a record ---- */
 
-static enum copy_kind classify(const struct rt_recfile *f, size_t idx, const uint8_t *copy,
+/* b: RF_IDX_LEN bytes of room, then the copy. */
+static enum copy_kind classify(const struct rt_recfile *f, size_t idx, uint8_t *b,
 			       uint64_t *seq)
 {
 	size_t body = RF_SEQ_LEN + f->rec_len;
+	const uint8_t *copy = b + RF_IDX_LEN;
 	uint8_t want[RF_CHECK_LEN];
 	int ok;
 
 	*seq = 0;
 	if (iomt_ct_is_zero(copy, f->copy_len))
 		return COPY_EMPTY;
-	copy_check(idx, copy, body, want);
+	copy_check(idx, b, body, want);
 	ok = iomt_ct_eq(want, copy + body, RF_CHECK_LEN);
 	if (!ok || !iomt_load_be64(copy))
 		return COPY_BAD;
@@ -341,14 +368,15 @@ static enum copy_kind classify(const struct rt_recfile *f, size_t idx, const uin
 	return COPY_VALID;
 }
 
-/* Both copies of record idx into buf[0] and buf[1], classified. */
-static int load_copies(struct rt_recfile *f, size_t idx, uint8_t buf[2][RT_RECFILE_BLOCK],
+/* Both copies of record idx into buf[0] and buf[1] (after RF_IDX_LEN bytes
+ * of room), classified. */
+static int load_copies(struct rt_recfile *f, size_t idx, uint8_t buf[2][RF_BUF_LEN],
 		       struct copy_info ci[2])
 {
 	int c, r;
 
 	for (c = 0; c < 2; c++) {
-		r = pread_full(f->fd, buf[c], f->copy_len, copy_offset(idx, c));
+		r = pread_full(f->fd, buf[c] + RF_IDX_LEN, f->copy_len, copy_offset(idx, c));
 		if (r) {
 			rt_err("%s: record %zu: read: %s", f->path, idx, strerror(-r));
 			return r;
@@ -368,6 +396,17 @@ static int newest(const struct copy_info ci[2])
 	return ci[1].kind == COPY_VALID ? 1 : -1;
 }
 
+/* What the copies on disk say of record idx, for the next write. */
+static void remember(struct rt_recfile *f, size_t idx, int best, const struct copy_info ci[2])
+{
+	if (best < 0)
+		f->newest[idx] = NEWEST_NONE;
+	else if (ci[best].seq <= NEWEST_SEQ_MAX)
+		f->newest[idx] = ci[best].seq << 1 | (uint64_t)best;
+	else
+		f->newest[idx] = 0;
+}
+
 static int no_valid_copy(const struct rt_recfile *f, size_t idx, const struct copy_info ci[2])
 {
 	if (ci[0].kind == COPY_EMPTY && ci[1].kind == COPY_EMPTY)
@@ -384,19 +423,20 @@ static int no_valid_copy(const struct rt_recfile *f, size_t idx, const struct co
 
 static int read_locked(struct rt_recfile *f, size_t idx, void *rec)
 {
-	uint8_t buf[2][RT_RECFILE_BLOCK];
+	uint8_t buf[2][RF_BUF_LEN];
 	struct copy_info ci[2];
 	int r = load_copies(f, idx, buf, ci), best;
 
 	if (!r) {
 		best = newest(ci);
+		remember(f, idx, best, ci);
 		if (best >= 0)
-			memcpy(rec, buf[best] + RF_SEQ_LEN, f->rec_len);
+			memcpy(rec, buf[best] + RF_IDX_LEN + RF_SEQ_LEN, f->rec_len);
 		else
 			r = no_valid_copy(f, idx, ci);
 	}
-	iomt_wipe(buf[0], f->copy_len);
-	iomt_wipe(buf[1], f->copy_len);
+	iomt_wipe(buf[0], RF_IDX_LEN + f->copy_len);
+	iomt_wipe(buf[1], RF_IDX_LEN + f->copy_len);
 	return r;
 }
 
@@ -414,28 +454,84 @@ int rt_recfile_read(struct rt_recfile *f, size_t idx, void *rec)
 
 /* ---- writing ---- */
 
-/* Writes rec over the older (or a damaged or empty) copy, seq one above the
- * newest valid one. Not yet durable: the caller syncs. */
-static int stage_write(struct rt_recfile *f, size_t idx, const void *rec)
+/* The newest copy of record idx as newest[] holds it, read from disk the
+ * first time: 0, or -errno. */
+static int learn(struct rt_recfile *f, size_t idx)
 {
-	uint8_t buf[2][RT_RECFILE_BLOCK];
+	uint8_t buf[2][RF_BUF_LEN];
 	struct copy_info ci[2];
-	int r = load_copies(f, idx, buf, ci), best, target;
-	uint8_t *copy;
+	int r;
 
-	if (!r) {
-		best = newest(ci);
-		target = best < 0 ? 0 : !best;
-		copy = buf[target];
-		iomt_store_be64(copy, best < 0 ? 1 : ci[best].seq + 1);
-		memcpy(copy + RF_SEQ_LEN, rec, f->rec_len);
-		copy_check(idx, copy, RF_SEQ_LEN + f->rec_len, copy + RF_SEQ_LEN + f->rec_len);
-		r = pwrite_full(f->fd, copy, f->copy_len, copy_offset(idx, target));
-		if (r)
-			rt_err("%s: record %zu: write: %s", f->path, idx, strerror(-r));
+	if (f->newest[idx])
+		return 0;
+	r = load_copies(f, idx, buf, ci);
+	if (!r)
+		remember(f, idx, newest(ci), ci);
+	iomt_wipe(buf[0], RF_IDX_LEN + f->copy_len);
+	iomt_wipe(buf[1], RF_IDX_LEN + f->copy_len);
+	if (!r && !f->newest[idx]) {
+		rt_err("%s: record %zu: sequence number exhausted", f->path, idx);
+		r = -EOVERFLOW;
 	}
-	iomt_wipe(buf[0], f->copy_len);
-	iomt_wipe(buf[1], f->copy_len);
+	return r;
+}
+
+/* newest[] of a record once a write to it is durable: the other copy,
+ * one seq higher. */
+static uint64_t after_write(uint64_t n)
+{
+	return ((n >> 1) + 1) << 1 | (~n & 1);
+}
+
+/* Writes each rec over the older (or a damaged or empty) copy of its
+ * record, seq one above the newest valid one; n <= RF_WCHUNK, the check
+ * values computed together. Not yet durable: the caller syncs, then moves
+ * newest[] on (after_write); until then a failed write is simply redone
+ * over the same copy, the newest valid one untouched. */
+static int stage_chunk(struct rt_recfile *f, const size_t *idx, const void *const *recs,
+		       size_t n)
+{
+	size_t stride = RF_IDX_LEN + f->copy_len, body = RF_SEQ_LEN + f->rec_len;
+	size_t len[RF_WCHUNK];
+	const uint8_t *in[RF_WCHUNK];
+	uint8_t *check[RF_WCHUNK];
+	int r = 0;
+
+	for (size_t i = 0; !r && i < n; i++)
+		r = learn(f, idx[i]);
+	for (size_t i = 0; !r && i < n; i++) {
+		uint8_t *b = f->wbuf + i * stride;
+
+		iomt_store_be64(b, (uint64_t)idx[i]);
+		iomt_store_be64(b + RF_IDX_LEN, after_write(f->newest[idx[i]]) >> 1);
+		memcpy(b + RF_IDX_LEN + RF_SEQ_LEN, recs[i], f->rec_len);
+		in[i] = b;
+		len[i] = RF_IDX_LEN + body;
+		check[i] = b + RF_IDX_LEN + body;
+	}
+	/* check = SHAKE128(index || seq || payload)[0..16), as copy_check;
+	 * cannot fail: every pointer is set. */
+	if (!r)
+		(void)iomt_shake128_batch(in, len, check, RF_CHECK_LEN, n);
+	for (size_t i = 0; !r && i < n; i++) {
+		int target = (int)(after_write(f->newest[idx[i]]) & 1);
+
+		r = pwrite_full(f->fd, f->wbuf + i * stride + RF_IDX_LEN, f->copy_len,
+				copy_offset(idx[i], target));
+		if (r)
+			rt_err("%s: record %zu: write: %s", f->path, idx[i], strerror(-r));
+	}
+	iomt_wipe(f->wbuf, n * stride);
+	return r;
+}
+
+static int stage_many(struct rt_recfile *f, const size_t *idx, const void *const *recs,
+		      size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; !r && i < n; i += RF_WCHUNK)
+		r = stage_chunk(f, idx + i, recs + i, n - i < RF_WCHUNK ? n - i : RF_WCHUNK);
 	return r;
 }
 
@@ -469,21 +565,23 @@ int rt_recfile_write(struct rt_recfile *f, size_t idx, const void *rec)
 	pthread_mutex_lock(&f->lock);
 	r = writable(f);
 	if (!r)
-		r = stage_write(f, idx, rec);
+		r = stage_many(f, &idx, &rec, 1);
 	if (!r)
 		r = sync_data(f);
+	if (!r)
+		f->newest[idx] = after_write(f->newest[idx]);
 	pthread_mutex_unlock(&f->lock);
 	return r;
 }
 
 /* Every index in range, every record present, no index twice (the second
  * write would go to the copy the first one just made the newer). */
-static int check_many(const struct rt_recfile *f, const size_t *idx, const void *const *recs,
+static int check_many(struct rt_recfile *f, const size_t *idx, const void *const *recs,
 		      size_t n)
 {
-	uint8_t *seen = calloc((f->nrec + 7) / 8, 1);
+	uint8_t *seen = f->seen;
 	size_t i;
-	int r = seen ? 0 : -ENOMEM;
+	int r = 0;
 
 	for (i = 0; !r && i < n; i++) {
 		if (idx[i] >= f->nrec || !recs[i])
@@ -496,7 +594,11 @@ static int check_many(const struct rt_recfile *f, const size_t *idx, const void 
 	if (r == -EINVAL)
 		rt_err("%s: write_many: item %zu: index out of range, repeated, or no record",
 		       f->path, i - 1);
-	free(seen);
+	/* Back to all zero for the next call: the bits set are those of
+	 * the in-range items before the one refused. */
+	for (size_t j = 0; j < i; j++)
+		if (idx[j] < f->nrec)
+			seen[idx[j] / 8] = 0;
 	return r;
 }
 
@@ -514,10 +616,12 @@ int rt_recfile_write_many(struct rt_recfile *f, const size_t *idx, const void *c
 	r = writable(f);
 	if (!r)
 		r = check_many(f, idx, recs, n);
-	for (i = 0; !r && i < n; i++)
-		r = stage_write(f, idx[i], recs[i]);
+	if (!r)
+		r = stage_many(f, idx, recs, n);
 	if (!r)
 		r = sync_data(f);
+	for (i = 0; !r && i < n; i++)
+		f->newest[idx[i]] = after_write(f->newest[idx[i]]);
 	pthread_mutex_unlock(&f->lock);
 	return r;
 }

@@ -33,6 +33,16 @@
  * file is locked (flock): a second open of the same file, from any process,
  * fails with -EBUSY. Calls on one rt_recfile are serialised by a mutex.
  *
+ * The handle remembers, per record, which copy is the newest valid one and
+ * its seq, learnt from the record's first read or write since open (both
+ * copies read and checked then); later writes read nothing, hash only the
+ * copy they write, and move that knowledge on once fdatasync has returned.
+ * This assumes nothing else writes the file while it is open (the lock).
+ * A write that fails before its fdatasync is redone over the same copy, so
+ * the newest valid copy is never the one overwritten. A record whose seq
+ * has reached 2^63 - 1 (only a crafted file has one) reads but takes no
+ * more writes (-EOVERFLOW).
+ *
  * Records hold secrets: every buffer is wiped after use. After a failed
  * fdatasync the page cache can no longer be trusted, so every later write
  * returns -EIO until the file is reopened. Every function returns 0 or a
