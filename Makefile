@@ -313,6 +313,14 @@ $(BUILD)/bench/bench_ttp: tests/bench/bench_ttp.c tests/bench/bench.h $(BENCH_TT
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(BENCH_TTP_O) $(LIBIOMT) -lcrypto
 
+# The MEC's phase-4 ingest benchmark builds the role's sources in
+# (tests/s2/mecdata_rig.h, as tests/s2/test_mecdata_batch.c does).
+$(BUILD)/bench/bench_mecdata: tests/bench/bench_mecdata.c tests/bench/bench.h tests/s2/mecdata_rig.h \
+		$(wildcard userspace/gwd/mec*.[ch]) $(LIBRT) $(LIBIOMT)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iuserspace -Itests -Itests/common $(ALL_CFLAGS) -Wno-missing-prototypes \
+		-o $@ $< $(LIBRT) $(LIBIOMT) $(LDLIBS_RT)
+
 # The KDC benchmark's load generator speaks our protocol and MIT Kerberos'
 # (libkrb5 from mk/bench-packages.txt, installed by `make bench` only).
 KDC_LOAD := $(BUILD)/bench/kdc_load

@@ -48,6 +48,12 @@ static const struct rt_conf_key gwd_keys[] = {
 	  .def = "100000", .help = "phase 4: samples kept per ID_a (the oldest are deleted)" },
 	{ "mec_results_max", RT_CONF_INT, AT(mec_results_max), .min = 1, .max = 1 << 30,
 	  .def = "10000", .help = "phase 4: signed results kept per ID_a (the oldest are deleted)" },
+	{ "mec_state_cache", RT_CONF_INT, AT(mec_state_cache), .min = 1, .max = 1 << 22,
+	  .def = "4096", .help = "phase 4: analysis states kept in memory (ID_a and analysis; "
+				 "the least recently used go back to mec_store only)" },
+	{ "mec_ingest_batch", RT_CONF_INT, AT(mec_ingest_batch), .min = 0, .max = 1, .def = "0",
+	  .help = "benchmark baseline only: 1 = one phase-4 store transaction per S2_DATA "
+		  "frame, analysis states in the store only; 0 = one per receive batch" },
 	{ "gateway_key", RT_CONF_PATH, AT(gateway_key),
 	  .help = "the gateway's KDC key file: turns the gateway role (AP service) on" },
 	{ "gateway_passcode_file", RT_CONF_PATH, AT(gateway_passcode_file),

@@ -36,6 +36,8 @@ struct gwd_cfg {
 	char mec_store[PATH_MAX];
 	int mec_samples_max;		/* per ID_a */
 	int mec_results_max;		/* per ID_a */
+	int mec_state_cache;		/* analysis states cached (mecstate.h) */
+	int mec_ingest_batch;		/* 1: per-frame transactions (benchmark baseline) */
 	/* The gateway role (AP service for sensors); off while gateway_key is "". */
 	char gateway_key[PATH_MAX];
 	char gateway_passcode_file[PATH_MAX];

@@ -4,15 +4,21 @@
  * gwd_role_ops: devices' S2_DATA frames.
  *
  *   S2_DATA batch (devices) -> handle -> session (sessions.h), counter in the
- *       session's 64-counter window, AES-128-CCM tag (lib/s2_data.h); the
- *       window moves only for a frame that verified
+ *       session's 64-counter window, AES-128-CCM tag (lib/s2_data.h), checked
+ *       against the batch's own copy of the window (an earlier frame of the
+ *       batch counts); the session's window moves only after the commit
  *   then, in one store transaction for the batch (mecstore.h): the samples
- *       under the session's ID_a (the latest mec_samples_max kept), each
- *       kind's analysis (analysis.h: an_find_kind) fed from its stored state,
- *       every result signed with the MEC's key (s2_result.h) and stored with
- *       its window; commit
- *   after the commit: each EMERGENCY result goes to the emergency hook
- *       (phase 6), and is logged without any identifier.
+ *       under the session's ID_a, each kind's analysis (analysis.h:
+ *       an_find_kind) fed from its state (mecstate.h: a bounded memory cache
+ *       in front of the store), every result signed with the MEC's key
+ *       (s2_result.h) and stored with its window; once per ID_a the bounds
+ *       (the latest mec_samples_max samples and mec_results_max results
+ *       kept); the states the batch changed; commit
+ *   after the commit: the sessions' windows move, then each EMERGENCY
+ *       result goes to the emergency hook (phase 6), in arrival order, and
+ *       is logged without any identifier. A failed transaction refuses the
+ *       whole batch: nothing stored, no window moved (the frames may come
+ *       again), the cache's changes dropped; counted and logged.
  *
  * There is no answer to the device (no S2_DATA_ACK): a frame that does not
  * verify, is replayed or names no live session is counted and dropped.
@@ -28,6 +34,7 @@
 
 #include "lib/analysis.h"
 #include "lib/ecqv.h"
+#include "mecstate.h"
 #include "mecstore.h"
 #include "role.h"
 #include "sessions.h"
@@ -49,8 +56,15 @@ struct gwd_mecdata {
 	EVP_PKEY *key;			/* the MEC's phase-1 key: signs results */
 	struct ecqv_cert cert;		/* its certificate */
 	struct mecdata_scratch *s;
+	struct gwd_mecstate cache;	/* analysis states by (ID_a, analysis) */
 	size_t batch_max;
 	size_t state_max;		/* the largest analysis state */
+	/* mec_ingest_batch 1, the benchmark baseline only: one transaction
+	 * per frame, every state read from and written to the store */
+	int per_frame;
+	/* Tests only: nonzero fails the batch's transaction before the commit. */
+	int (*fail_commit)(void *ctx);
+	void *fail_ctx;
 	gwd_mecdata_emergency_fn *on_emergency;
 	void *emergency_ctx;
 };

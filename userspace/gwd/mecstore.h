@@ -11,7 +11,10 @@
  *             result (54), sig, created): signed results, the latest
  *             results_max per ID_a
  *
- * The MEC role writes one transaction per receive batch (begin ... commit).
+ * The MEC role writes one transaction per receive batch (begin ... commit):
+ * the batch's samples and results (insert), then once per ID_a of the batch
+ * the evictions down to samples_max and results_max, and the analysis
+ * states the batch changed (mecstate.h).
  */
 #ifndef IOMT_GWD_MECSTORE_H
 #define IOMT_GWD_MECSTORE_H
@@ -25,12 +28,24 @@
 
 struct rt_store;
 struct rt_stmt;
+struct mecstore_count;
 
 struct gwd_mecstore {
 	struct rt_store *db;
 	struct rt_stmt *ins_sample, *evict_samples, *get_state, *put_state, *ins_result,
-		*evict_results, *last_result, *list_results;
+		*evict_results, *last_result, *list_results, *count_samples, *count_results,
+		*trim_samples, *trim_results, *ins_samples;
 	int64_t samples_max, results_max;
+	/* Rows per ID_a, counted at an ID_a's first eviction and kept up to
+	 * date, so an eviction deletes just the excess (walking only those
+	 * rows of the index, not samples_max of them); a bounded table,
+	 * cleared when full and on every rollback. */
+	struct mecstore_count *counts;
+	size_t ncounts;
+	/* The benchmark baseline (mec_ingest_batch 1): the store as before
+	 * batching: one insert per sample, and every eviction walks the newest
+	 * samples_max (results_max) rows of the ID_a. */
+	int baseline;
 };
 
 /* Opens (creating) the store: 0, or -errno with err set. */
@@ -42,8 +57,13 @@ int gwd_mecstore_begin(struct gwd_mecstore *s);
 int gwd_mecstore_commit(struct gwd_mecstore *s);
 void gwd_mecstore_rollback(struct gwd_mecstore *s);
 
-/* Appends samples, then deletes the oldest beyond samples_max: 0 and
- * *evicted, or -errno. */
+/* Appends samples (no eviction): 0 or -errno. */
+int gwd_mecstore_insert_samples(struct gwd_mecstore *s, const uint8_t id_a[IOMT_S2_IDA_LEN],
+				const struct iomt_s2_sample *v, size_t n);
+/* Deletes id_a's oldest samples beyond samples_max: 0 (+= *evicted) or -errno. */
+int gwd_mecstore_evict_samples(struct gwd_mecstore *s, const uint8_t id_a[IOMT_S2_IDA_LEN],
+			       uint64_t *evicted);
+/* insert_samples, then evict_samples. */
 int gwd_mecstore_add_samples(struct gwd_mecstore *s, const uint8_t id_a[IOMT_S2_IDA_LEN],
 			     const struct iomt_s2_sample *v, size_t n, uint64_t *evicted);
 /* An analysis's state: 1 (len bytes copied), 0 (none yet), -EPROTO (a blob
@@ -52,8 +72,14 @@ int gwd_mecstore_state_get(struct gwd_mecstore *s, const uint8_t id_a[IOMT_S2_ID
 			   uint8_t analysis, void *state, size_t len);
 int gwd_mecstore_state_put(struct gwd_mecstore *s, const uint8_t id_a[IOMT_S2_IDA_LEN],
 			   uint8_t analysis, const void *state, size_t len);
-/* A signed result; its row id in *id; older results beyond results_max go
- * (*evicted). */
+/* A signed result (no eviction); its row id in *id: 0 or -errno. */
+int gwd_mecstore_result_insert(struct gwd_mecstore *s, const uint8_t id_a[IOMT_S2_IDA_LEN],
+			       const struct an_result *r, const uint8_t enc[AN_RESULT_LEN],
+			       const uint8_t *sig, size_t sig_len, int64_t created_s, int64_t *id);
+/* Deletes id_a's oldest results beyond results_max: 0 (+= *evicted) or -errno. */
+int gwd_mecstore_evict_results(struct gwd_mecstore *s, const uint8_t id_a[IOMT_S2_IDA_LEN],
+			       uint64_t *evicted);
+/* result_insert, then evict_results. */
 int gwd_mecstore_result_add(struct gwd_mecstore *s, const uint8_t id_a[IOMT_S2_IDA_LEN],
 			    const struct an_result *r, const uint8_t enc[AN_RESULT_LEN],
 			    const uint8_t *sig, size_t sig_len, int64_t created_s, int64_t *id,
