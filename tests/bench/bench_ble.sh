@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # BLE ingest rate, report only: tests/qemu/test_ble.sh with more traffic
 # (BLE_CHANNELS channels x BLE_FRAMES REC_PUT batches through iomt-gwd's
-# relay role in a qemu TCG guest, btvirt's emulated controllers). Emulated
-# CPU and radio: no baseline, no ratio; the row says so. Prints nothing
-# (a note on stderr) when the guest did not run.
+# relay role in a qemu TCG guest, btvirt's emulated controllers): the
+# io_uring path (ble_ingest_frames_per_s) and --baseline's epoll path
+# (ble_ingest_epoll_frames_per_s) in the same guest. Emulated CPU and radio:
+# no ratio; the rows say so. Prints nothing (a note on stderr) when the
+# guest did not run.
 BUILD=${BUILD:-build}
 cache=${RIG_CACHE:-$BUILD/qemu}
 rm -f "$cache/ble_ingest.tsv"

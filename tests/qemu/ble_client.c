@@ -3,7 +3,7 @@
  * BLE sensors and the cloud store around iomt-gwd's relay role, for the
  * qemu guest (tests/qemu/guest/ble.sh; two btvirt adapters):
  *
- *   ble_client SRC[,SRC...] DST PSM CHANNELS FRAMES STORE_PORT
+ *   ble_client SRC[,SRC...] DST PSM CHANNELS FRAMES STORE_PORT [CLOSERS]
  *
  * Plays the store first (127.0.0.1:STORE_PORT: every REC_PUT it gets is
  * counted and acknowledged OK), waits for the gateway's store link, then
@@ -15,12 +15,20 @@
  * lib/recbatch) with at most WINDOW in flight, and checks every answer: a
  * REC_ACK OK on the same channel for a batch id sent on it. After the last
  * answer it listens a little longer: nothing else may come (a malformed
- * frame must never be answered). Prints one line of results:
+ * frame must never be answered). CLOSERS more channels (default 0) each send
+ * CLOSER_FRAMES REC_PUTs and close as soon as the first answer is there,
+ * while the others stream: the gateway sees them close mid-stream, with
+ * answers still to send; their frames still reach the store. (Closing
+ * before any answer could lose frames on this side: Linux sends the
+ * disconnect ahead of data still queued for the link.) Prints one line of
+ * results:
  *
- *   channels C valid V acked A store S bad B extra X malformed M seconds T rate R
+ *   links L channels C closers K valid V acked A store S bad B extra X
+ *   malformed M seconds T rate R
  *
- * and exits 0 only if A == V == S, B == X == 0. R = acknowledged frames per
- * second, first valid send to last answer (qemu TCG: report only).
+ * and exits 0 only if A == V, S == V + K * CLOSER_FRAMES, B == X == 0.
+ * R = acknowledged frames per second, first valid send to last answer
+ * (qemu TCG: report only).
  */
 #include <poll.h>
 #include <pthread.h>
@@ -35,6 +43,7 @@ enum {
 	WINDOW = 4,
 	BAD_KINDS = 5,
 	FRAME_CAP = 256,
+	CLOSER_FRAMES = 3,
 };
 
 static const struct iomt_keytree_conf conf1 = {
@@ -107,6 +116,15 @@ fail:
 	return -1;
 }
 
+/* Frame seq of channel c (its id names both) into frame: its length. */
+static long put_batch(const struct data_key *k, unsigned c, unsigned seq, unsigned rec,
+		      uint8_t *frame)
+{
+	uint8_t id[8] = { (uint8_t)(c >> 8), (uint8_t)c, (uint8_t)(seq >> 8), (uint8_t)seq };
+
+	return data_batch(k, id, conf1.epoch_start + 90, rec, 1, frame, FRAME_CAP);
+}
+
 /* The malformed frame of kind k (each a different filter verdict). */
 static size_t bad_frame(unsigned k, uint8_t *b)
 {
@@ -134,6 +152,19 @@ static size_t bad_frame(unsigned k, uint8_t *b)
 	}
 }
 
+/* Closes each closer that has an answer waiting (within wait_ms). */
+static void closers_close(int *fd, unsigned n, int wait_ms)
+{
+	for (unsigned j = 0; j < n; j++) {
+		struct pollfd p = { .fd = fd[j], .events = POLLIN };
+
+		if (fd[j] < 0 || poll(&p, 1, wait_ms) <= 0)
+			continue;
+		close(fd[j]);
+		fd[j] = -1;
+	}
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -152,7 +183,10 @@ int main(int argc, char **argv)
 	static uint8_t frame[FRAME_CAP];
 	static struct ch ch[CH_MAX];
 	static struct pollfd pfd[CH_MAX];
-	unsigned psm, nch, nframes, acked = 0, bad = 0, extra = 0, malformed = 0, valid;
+	static int closer[CH_MAX];
+	unsigned psm, nch, nframes, acked = 0, bad = 0, extra = 0, malformed = 0, valid, ncl = 0;
+	unsigned want_store;
+	int closers_sent = 0;
 	bdaddr_t src[SRC_MAX], dst;
 	unsigned nsrc = 0;
 	char *tok, *save = NULL;
@@ -161,8 +195,9 @@ int main(int argc, char **argv)
 	double t0, t1;
 	int lfd;
 
-	if (argc != 7 || rt_ble_addr_parse(argv[2], &dst)) {
-		fprintf(stderr, "usage: ble_client SRC[,SRC...] DST PSM CHANNELS FRAMES STORE_PORT\n");
+	if ((argc != 7 && argc != 8) || rt_ble_addr_parse(argv[2], &dst)) {
+		fprintf(stderr, "usage: ble_client SRC[,SRC...] DST PSM CHANNELS FRAMES STORE_PORT "
+			"[CLOSERS]\n");
 		return 2;
 	}
 	for (tok = strtok_r(argv[1], ",", &save); tok; tok = strtok_r(NULL, ",", &save))
@@ -178,11 +213,14 @@ int main(int argc, char **argv)
 	psm = (unsigned)atoi(argv[3]);
 	nch = (unsigned)atoi(argv[4]);
 	nframes = (unsigned)atoi(argv[5]);
-	if (!nch || nch > CH_MAX || !nframes || data_key_make(&k, &conf1)) {
-		fprintf(stderr, "ble_client: 1..%d channels, 1.. frames\n", CH_MAX);
+	if (argc == 8)
+		ncl = (unsigned)atoi(argv[7]);
+	if (!nch || nch + ncl > CH_MAX || !nframes || data_key_make(&k, &conf1)) {
+		fprintf(stderr, "ble_client: 1..%d channels (closers too), 1.. frames\n", CH_MAX);
 		return 2;
 	}
 	valid = nch * nframes;
+	want_store = valid + ncl * CLOSER_FRAMES;
 	lfd = store_listen((uint16_t)atoi(argv[6]));
 	if (lfd < 0 || pthread_create(&th, NULL, store_main, &lfd)) {
 		fprintf(stderr, "ble_client: store: %s\n", strerror(errno));
@@ -200,6 +238,11 @@ int main(int argc, char **argv)
 			return 1;
 		pfd[c] = (struct pollfd){ .fd = ch[c].fd, .events = POLLIN };
 	}
+	for (unsigned j = 0; j < ncl; j++) {
+		closer[j] = channel_open(&src[(nch + j) % nsrc], &dst, psm);
+		if (closer[j] < 0)
+			return 1;
+	}
 	for (unsigned c = 0; c < nch; c++)
 		for (unsigned b = 0; b < BAD_KINDS; b++) {
 			size_t n = bad_frame(b, frame);
@@ -214,10 +257,8 @@ int main(int argc, char **argv)
 	while (acked + bad < valid && now_s() - t0 < 120) {
 		for (unsigned c = 0; c < nch; c++)
 			while (ch[c].sent < nframes && ch[c].inflight < WINDOW) {
-				uint8_t id[8] = { (uint8_t)(c >> 8), (uint8_t)c,
-						  (uint8_t)(ch[c].sent >> 8), (uint8_t)ch[c].sent };
-				long n = data_batch(&k, id, conf1.epoch_start + 90,
-						    c * nframes + ch[c].sent, 1, frame, sizeof(frame));
+				long n = put_batch(&k, c, ch[c].sent, c * nframes + ch[c].sent,
+						   frame);
 
 				if (n <= 0 || send(ch[c].fd, frame, (size_t)n, 0) != n) {
 					fprintf(stderr, "ble_client: send: %s\n", strerror(errno));
@@ -226,6 +267,20 @@ int main(int argc, char **argv)
 				ch[c].sent++;
 				ch[c].inflight++;
 			}
+		/* The closers: their frames, then gone at the first answer. */
+		for (unsigned j = 0; j < ncl && !closers_sent; j++)
+			for (unsigned i = 0; i < CLOSER_FRAMES; i++) {
+				long n = put_batch(&k, nch + j, i, valid + j * CLOSER_FRAMES + i,
+						   frame);
+
+				if (n <= 0 || send(closer[j], frame, (size_t)n, 0) != n) {
+					fprintf(stderr, "ble_client: closer send: %s\n",
+						strerror(errno));
+					return 1;
+				}
+			}
+		closers_sent = 1;
+		closers_close(closer, ncl, 0);
 		if (poll(pfd, nch, 1000) <= 0)
 			continue;
 		for (unsigned c = 0; c < nch; c++) {
@@ -252,17 +307,22 @@ int main(int argc, char **argv)
 			t1 = now_s();
 		}
 	}
+	closers_close(closer, ncl, 5000);
+	/* The closers' frames reach the store too (after the others, maybe). */
+	for (int i = 0; i < 100 && atomic_load(&store_got) < want_store; i++)
+		env_sleep_ms(50);
 	/* Nothing more may come: malformed frames are never answered. */
 	if (poll(pfd, nch, 500) > 0)
 		for (unsigned c = 0; c < nch; c++)
 			if (pfd[c].revents & POLLIN)
 				extra++;
-	printf("links %u channels %u valid %u acked %u store %u bad %u extra %u malformed %u seconds %.3f "
-	       "rate %.0f\n", nsrc, nch, valid, acked, atomic_load(&store_got), bad, extra, malformed,
-	       t1 - t0, t1 > t0 ? acked / (t1 - t0) : 0.0);
+	printf("links %u channels %u closers %u valid %u acked %u store %u bad %u extra %u "
+	       "malformed %u seconds %.3f rate %.0f\n", nsrc, nch, ncl, valid, acked,
+	       atomic_load(&store_got), bad, extra, malformed, t1 - t0,
+	       t1 > t0 ? acked / (t1 - t0) : 0.0);
 	for (unsigned c = 0; c < nch; c++)
 		close(ch[c].fd);
 	store_stop = 1;
 	pthread_join(th, NULL);
-	return acked == valid && atomic_load(&store_got) == valid && !bad && !extra ? 0 : 1;
+	return acked == valid && atomic_load(&store_got) == want_store && !bad && !extra ? 0 : 1;
 }

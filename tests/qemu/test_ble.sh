@@ -5,13 +5,21 @@
 # (relay role) listens on L2CAP LE CoC PSM 0x80 of the last;
 # tests/qemu/ble_client opens BLE_CHANNELS channels at once over BLE_LINKS
 # LE links (default 1), sends real REC_PUT batches and malformed frames on
-# each, and plays the store. Checked: every valid frame answered on its
-# channel and delivered to the store once; each malformed kind dropped by
-# the kernel's socket filter or, where the kernel does not run socket
+# each, and plays the store; BLE_CLOSERS (default 2) more channels send a
+# few frames and close mid-stream. Checked: every valid frame answered on
+# its channel and delivered to the store once; each malformed kind dropped
+# by the kernel's socket filter or, where the kernel does not run socket
 # filters on LE channels (Linux's l2cap_sock_recv_cb, Debian 12's 6.1
-# included), by the daemon's same checks (its metrics say which); a clean
-# stop. Skips only when qemu cannot run. Prints ble_ingest_frames_per_s
-# (qemu TCG: report only), kept in $BUILD/qemu/ble_ingest.tsv for make bench.
+# included), by the daemon's same checks (its metrics say which); the
+# closing channels counted and freed; every SDU taken from io_uring
+# completions (the default path: multishot accept and recv on the ring);
+# a clean stop. Then the same traffic twice more, each path checked the
+# same way: io_uring with single-shot accept and recv re-armed per
+# completion (the fallback for kernels refusing multishot, forced by a test
+# hook), and --baseline (BLE on epoll and recv(2)). Skips only when qemu
+# cannot run. Prints ble_ingest_frames_per_s (io_uring multishot) and the
+# single-shot and epoll rates (qemu TCG: report only), kept in
+# $BUILD/qemu/ble_ingest.tsv for make bench.
 . tests/tap.sh
 . tests/qemu/rig.sh
 BUILD=${BUILD:-build}
@@ -21,10 +29,14 @@ BUILD=${BUILD:-build}
 LINKS=${BLE_LINKS:-1}
 CHANNELS=${BLE_CHANNELS:-24}
 FRAMES=${BLE_FRAMES:-40}
+CLOSERS=${BLE_CLOSERS:-2}
 CASES="ble_adapters gwd_ble_listening ble_frames_relayed ble_channels_accepted
 ble_answers_sent ble_filter_pass ble_filter_drop_short ble_filter_drop_version
 ble_filter_drop_length ble_filter_drop_type ble_filter_drop_size ble_frames_read
-ble_filter_path_consistent ble_channels_closed guest_filter_suite gwd_stops_cleanly"
+ble_filter_path_consistent ble_channels_closed ble_on_uring ble_uring_all_sdus
+ble_channel_closed_midstream guest_filter_suite gwd_stops_cleanly
+ble_single_shot_relayed ble_single_shot_path gwd_single_shot_stops_cleanly
+ble_epoll_relayed ble_epoll_path gwd_epoll_stops_cleanly"
 
 # On the host first (no qemu needed): a bad ble_psm is a configuration
 # error; on a kernel without Bluetooth, ble_psm is a clear start-up error.
@@ -65,7 +77,8 @@ for p in btvirt btmgmt; do
 done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-printf 'LINKS=%s\nCHANNELS=%s\nFRAMES=%s\n' "$LINKS" "$CHANNELS" "$FRAMES" >"$tmp/params"
+printf 'LINKS=%s\nCHANNELS=%s\nFRAMES=%s\nCLOSERS=%s\n' "$LINKS" "$CHANNELS" "$FRAMES" "$CLOSERS" \
+	>"$tmp/params"
 if PRELOAD="ctr sha512_generic jitterentropy_rng drbg" \
 	MODS="ecdh_generic hci_vhci algif_skcipher algif_hash ecb cmac" \
 	rig_boot tests/qemu/guest/ble.sh $BINS $BT "$tmp/params"; then
@@ -76,8 +89,18 @@ fi
 grep -a '^guest: ' "$RIG_LOG" | sed 's/^/# /'
 rig_report "$CASES"
 rate=$(rig_figure ble_ingest_frames_per_s)
-echo "# ble_ingest_frames_per_s ${rate:-none} ($LINKS links, $CHANNELS channels x $FRAMES frames; qemu TCG, report only)"
+erate=$(rig_figure ble_ingest_epoll_frames_per_s)
+srate=$(rig_figure ble_ingest_single_shot_frames_per_s)
+echo "# ble_ingest_frames_per_s ${rate:-none} io_uring multishot, ${srate:-none} single-shot, ${erate:-none} epoll (--baseline) ($LINKS links, $CHANNELS channels x $FRAMES frames; qemu TCG, report only)"
+for v in multishot single_shot epoll; do
+	echo "# ble_gwd_cpu_ms_per_ksdu_$v $(rig_figure ble_gwd_cpu_ms_per_ksdu_$v), ble_gwd_waits_per_ksdu_$v $(rig_figure ble_gwd_waits_per_ksdu_$v) (iomt-gwd CPU ms and waits per 1000 SDUs; qemu TCG, report only)"
+done
 mkdir -p "$RIG_CACHE"
+rm -f "$RIG_CACHE/ble_ingest.tsv"
 [ -n "$rate" ] && printf 'ble_ingest_frames_per_s\t%s\tframes/s\tqemu_TCG_report_only\t-\t-\n' \
-	"$rate" >"$RIG_CACHE/ble_ingest.tsv"
+	"$rate" >>"$RIG_CACHE/ble_ingest.tsv"
+[ -n "$srate" ] && printf 'ble_ingest_single_shot_frames_per_s\t%s\tframes/s\tqemu_TCG_report_only\t-\t-\n' \
+	"$srate" >>"$RIG_CACHE/ble_ingest.tsv"
+[ -n "$erate" ] && printf 'ble_ingest_epoll_frames_per_s\t%s\tframes/s\tqemu_TCG_report_only\t-\t-\n' \
+	"$erate" >>"$RIG_CACHE/ble_ingest.tsv"
 tap_done

@@ -85,6 +85,14 @@ static const struct rt_conf_key gwd_keys[] = {
 	{ "uring_buffers", RT_CONF_INT, AT(uring_buffers), .min = 1, .max = 32768, .def = "1024",
 	  .help = "io_uring provided receive buffers of 2 KiB (a power of two); when all are "
 		  "in use datagrams wait in the socket" },
+	{ "workers", RT_CONF_INT, AT(workers), .min = 0, .max = 64, .def = "1",
+	  .help = "ingress workers (threads, each with its own io_uring and SO_REUSEPORT socket "
+		  "on 'listen'; they check datagrams and hand frames to worker 0, which runs "
+		  "the roles); 0 = one per online CPU, at most 64; 'baseline' and a kernel "
+		  "without io_uring run one" },
+	{ "handoff_slots", RT_CONF_INT, AT(handoff_slots), .min = 16, .max = 65536,
+	  .def = "4096", .help = "frames each extra worker may have waiting for worker 0 "
+		  "(rounded up to a power of two); when full, frames are dropped (counted, logged)" },
 	{ "control_socket", RT_CONF_PATH, AT(control_socket),
 	  .help = "Unix socket for iomtctl (e.g. /run/iomt/gwd.sock); none when unset" },
 	{ "control_mode", RT_CONF_STRING, AT(control_mode), .def = "0600",

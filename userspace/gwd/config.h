@@ -53,9 +53,11 @@ struct gwd_cfg {
 	char spool_dir[PATH_MAX];	/* "" = no spool (relay.c, spool.h) */
 	uint64_t spool_max;		/* bytes */
 	/* Ingress (engine.h): io_uring by default; 'baseline' = recvmmsg and
-	 * per-call OpenSSL SHAKE128, for the benchmark only. */
+	 * per-call OpenSSL SHAKE128/KMAC128 (baseline.h), for the benchmark only. */
 	int baseline;
 	int uring_buffers;		/* provided receive buffers (power of two) */
+	int workers;			/* ingress workers (engine.h); 0 = one per CPU */
+	int handoff_slots;		/* per extra worker (handoff.h) */
 	/* The control socket (control.h) for iomtctl; "" = none. */
 	char control_socket[PATH_MAX];
 	char control_mode[8];		/* "0600" or "0660" */

@@ -72,6 +72,7 @@ static void cmd_status(const struct gwd_ctl_info *in, struct out *o)
 	put(o, "uptime: %llu.%03llus\n", (unsigned long long)(up / 1000),
 	    (unsigned long long)(up % 1000));
 	put(o, "listen: %s\nmetrics: %s\n", in->listen, in->metrics);
+	put(o, "workers: %u\n", in->workers);
 	if (in->mec)
 		put(o, "ttp_link: %s\n", link_state(&gwd_stats.ttp_link.up));
 	if (in->relay)

@@ -40,6 +40,7 @@ struct gwd_ctl_info {
 	int mec, relay;			/* which links and load signals matter */
 	int spool;			/* the relay has a spool (spool_dir) */
 	int relay_pending_max;
+	unsigned workers;		/* ingress workers (engine.h) */
 	uint64_t started_ms;		/* gwd_now_ms() at start */
 	struct gwd_sessions *sessions;	/* NULL without the MEC role */
 	/* The XDP filter's state into buf (NUL-terminated lines); NULL: "not attached". */

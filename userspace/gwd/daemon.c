@@ -73,6 +73,7 @@ static int start_control(struct gwd *g)
 		.mec = g->mec_on, .relay = g->relay_on,
 		.spool = g->relay_on && g->cfg.spool_dir[0],
 		.relay_pending_max = g->cfg.relay_pending_max,
+		.workers = g->engine.nworkers,
 		.started_ms = gwd_now_ms(),
 		.sessions = g->mec_on ? &g->sessions : NULL,
 		.filter = gwd_filter_describe, .filter_loaded = gwd_filter_loaded,

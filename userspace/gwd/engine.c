@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -16,12 +17,14 @@
 #include "lib/rt_daemon.h"
 #include "lib/rt_log.h"
 #include "metrics.h"
+#include "worker.h"
 
 enum tag {
 	TAG_SIGNAL = 1,
 	TAG_UDP,
 	TAG_METRICS,
 	TAG_FILTER,	/* the XDP interface's link state */
+	TAG_HANDOFF,	/* a worker handed frames over (worker.h) */
 	TAG_LINK,	/* + the link's index: the last tag */
 };
 
@@ -47,15 +50,21 @@ static int tx_device(void *ctx, const struct gwd_addr *to, uint8_t type, const v
 	return gwd_udp_queue(&e->udp, to, type, payload, len);
 }
 
-/* Datagrams queued leave now: one sendmmsg, or one io_uring_enter
- * submitting their SQEs. */
+/* Datagrams queued leave now: one sendmmsg. On io_uring their SQEs wait
+ * for the loop's next io_uring_enter (every path ends in gwd_uring_wait,
+ * and uring_input submits between passes of a burst): one syscall per
+ * pass instead of two. */
 static void udp_flush(struct gwd_engine *e)
 {
-	int r;
-
 	if (!e->use_uring)
 		gwd_udp_flush(&e->udp);
-	else if ((r = gwd_uring_flush(&e->uring)))
+}
+
+static void uring_submit(struct gwd_engine *e)
+{
+	int r = gwd_uring_flush(&e->uring);
+
+	if (r)
 		rt_warn("io_uring submit: %s", strerror(-r));
 }
 
@@ -210,23 +219,54 @@ static void filter_drop(int v, const struct gwd_addr *from, const uint8_t *buf, 
 }
 
 /* Cookies (filter.h): a COOKIE_WRAP becomes its inner request; under load
- * a plain request gets COOKIE_REPLY and goes no further. 0: go on with *f. */
-static int cookie_gate(struct gwd_engine *e, struct gwd_frame *f, const struct gwd_addr *from)
+ * a plain request gets COOKIE_REPLY (through reply) and goes no further.
+ * 0: go on with *f. */
+static int cookie_gate(struct gwd_filter *filt, struct gwd_frame *f, const struct gwd_addr *from,
+		       gwd_reply_fn reply, void *ctx)
 {
 	uint8_t c[IOMT_COOKIE_LEN];
 
 	if (f->type == IOMT_MSG_COOKIE_WRAP) {
-		if (!gwd_filter_unwrap(&e->filter, from, f->payload, f->len, &f->type, &f->payload,
+		if (!gwd_filter_unwrap(filt, from, f->payload, f->len, &f->type, &f->payload,
 				       &f->len))
 			return 0;
 		engine_drop(GWD_DROP_MALFORMED, from, f->len);
 		return -1;
 	}
-	if (!gwd_filter_under_load(&e->filter) || !gwd_filter_is_request(f->type))
+	if (!gwd_filter_under_load(filt) || !gwd_filter_is_request(f->type))
 		return 0;
-	if (gwd_filter_cookie(&e->filter, from, c) == 0)
-		tx_device(e, from, IOMT_MSG_COOKIE_REPLY, c, sizeof(c));
+	if (gwd_filter_cookie(filt, from, c) == 0)
+		reply(ctx, from, IOMT_MSG_COOKIE_REPLY, c, sizeof(c));
 	return -1;
+}
+
+int gwd_ingress_check(struct gwd_filter *filt, const struct gwd_addr *from, const uint8_t *buf,
+		      size_t len, int cut, struct gwd_frame *f, gwd_reply_fn reply, void *ctx)
+{
+	int r;
+
+	if (cut) {
+		engine_drop(GWD_DROP_OVERSIZED, from, len);
+		return -1;
+	}
+	/* The ingress filter first (counted by verdict; PASS at once when XDP
+	 * judged the datagram already). */
+	r = gwd_filter_judge(filt, from, buf, len);
+	if (r != IOMT_XF_PASS) {
+		filter_drop(r, from, buf, len);
+		return -1;
+	}
+	/* A datagram is exactly one frame of exactly its type's size: anything
+	 * else is truncated, padded or forged, and refused before any work. */
+	r = iomt_wire_parse(buf, len, &f->type, &f->payload, &f->len);
+	if (r) {
+		engine_drop(r == IOMT_EMALFORMED ? GWD_DROP_MALFORMED : GWD_DROP_SIZE, from, len);
+		return -1;
+	}
+	if (cookie_gate(filt, f, from, reply, ctx))
+		return -1;
+	f->from = from;
+	return 0;
 }
 
 /* Datagram i as a frame in *f for role *owner: 0, or -1 when dropped
@@ -245,33 +285,13 @@ static int udp_frame(struct gwd_engine *e, unsigned i, struct gwd_frame *f, uint
 		from = gwd_udp_from(&e->udp, i);
 		buf = gwd_udp_datagram(&e->udp, i, &len, &cut);
 	}
-
-	if (cut) {
-		engine_drop(GWD_DROP_OVERSIZED, from, len);
-		return -1;
-	}
-	/* The ingress filter first (counted by verdict; PASS at once when XDP
-	 * judged the datagram already). */
-	r = gwd_filter_judge(&e->filter, from, buf, len);
-	if (r != IOMT_XF_PASS) {
-		filter_drop(r, from, buf, len);
-		return -1;
-	}
-	/* A datagram is exactly one frame of exactly its type's size: anything
-	 * else is truncated, padded or forged, and refused before any work. */
-	r = iomt_wire_parse(buf, len, &f->type, &f->payload, &f->len);
-	if (r) {
-		engine_drop(r == IOMT_EMALFORMED ? GWD_DROP_MALFORMED : GWD_DROP_SIZE, from, len);
-		return -1;
-	}
-	if (cookie_gate(e, f, from))
+	if (gwd_ingress_check(&e->filter, from, buf, len, cut, f, tx_device, e))
 		return -1;
 	if ((r = role_for(e, GWD_SRC_DEVICE, f->type)) < 0) {
 		engine_drop(GWD_DROP_TYPE, from, len);
 		return -1;
 	}
 	*owner = (uint8_t)r;
-	f->from = from;
 	return 0;
 }
 
@@ -280,11 +300,57 @@ static void udp_batch(struct gwd_engine *e, unsigned n)
 {
 	size_t k = 0;
 
+	gwd_worker_count_rx(0, n);
 	for (unsigned i = 0; i < n; i++)
 		if (udp_frame(e, i, &e->frames[k], &e->owner[k]) == 0)
 			k++;
 	engine_dispatch(e, GWD_SRC_DEVICE, k);
 	engine_flush(e, gwd_now_ms());
+}
+
+/* Frames the other workers checked and handed over (worker.h): dispatched
+ * like worker 0's own, a batch at a time, answered from worker 0's socket
+ * (the same address and port); their slots go back after each batch. */
+static void engine_handoff_input(struct gwd_engine *e)
+{
+	uint64_t v;
+	int more = 0;
+
+	if (read(e->handoff_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		rt_warn("hand-off eventfd: %s", strerror(errno));
+	for (unsigned w = 1; e->wk && w < e->nworkers; w++) {
+		struct gwd_handoff *q = &e->wk[w - 1].q;
+		int pass;
+
+		for (pass = 0; pass < GWD_UDP_PASSES_MAX; pass++) {
+			unsigned first, n = gwd_handoff_peek(q, (unsigned)e->batch, &first);
+			size_t k = 0;
+
+			if (!n)
+				break;
+			for (unsigned i = 0; i < n; i++) {
+				const struct gwd_handoff_slot *sl = gwd_handoff_at(q, first + i);
+				int r = role_for(e, GWD_SRC_DEVICE, sl->type);
+
+				if (r < 0) {
+					engine_drop(GWD_DROP_TYPE, &sl->from, sl->len);
+					continue;
+				}
+				e->frames[k] = (struct gwd_frame){ sl->type, sl->payload, sl->len,
+								   &sl->from };
+				e->owner[k++] = (uint8_t)r;
+			}
+			engine_dispatch(e, GWD_SRC_DEVICE, k);
+			engine_flush(e, gwd_now_ms());
+			gwd_handoff_release(q, n);
+		}
+		if (pass == GWD_UDP_PASSES_MAX && gwd_handoff_pending(q))
+			more = 1;
+	}
+	/* Not all taken (other work waits too): come back on the next pass. */
+	v = 1;
+	if (more && write(e->handoff_fd, &v, sizeof(v)) < 0)
+		rt_warn("hand-off eventfd: %s", strerror(errno));
 }
 
 /* SDU i of a BLE channel as a frame: the checks of a datagram, but not the
@@ -316,11 +382,10 @@ static int ble_frame(struct gwd_engine *e, unsigned i, struct gwd_frame *f, uint
 	return 0;
 }
 
-/* A BLE event: accepts, or a channel's SDUs checked and dispatched to the
- * roles like datagrams (GWD_SRC_DEVICE), their answers sent. */
-static void engine_ble_event(struct gwd_engine *e, uint64_t tag, uint32_t events)
+/* n SDUs of BLE channels checked and dispatched to the roles like
+ * datagrams (GWD_SRC_DEVICE), their answers sent. */
+static void ble_batch(struct gwd_engine *e, unsigned n)
 {
-	unsigned n = gwd_ble_event(&e->ble, tag, events);
 	size_t k = 0;
 
 	if (!n)
@@ -330,6 +395,20 @@ static void engine_ble_event(struct gwd_engine *e, uint64_t tag, uint32_t events
 			k++;
 	engine_dispatch(e, GWD_SRC_DEVICE, k);
 	engine_flush(e, gwd_now_ms());
+}
+
+/* A BLE epoll event (the recvmmsg path): accepts, or a channel's SDUs. */
+static void engine_ble_event(struct gwd_engine *e, uint64_t tag, uint32_t events)
+{
+	ble_batch(e, gwd_ble_event(&e->ble, tag, events));
+}
+
+/* The io_uring path: the BLE completions of this reap (accepts, SDUs,
+ * closes, send results), in the UDP datagrams' batch. */
+static void engine_ble_ring(struct gwd_engine *e)
+{
+	ble_batch(e, gwd_ble_ring(&e->ble, e->uring.ev, e->uring.nev));
+	gwd_ble_recycle(&e->ble);
 }
 
 static void engine_udp_input(struct gwd_engine *e)
@@ -439,6 +518,9 @@ static void engine_stop(struct gwd_engine *e, uint64_t now)
 	}
 	e->stopping = 1;
 	e->stop_deadline = now + e->cfg->agreement_timeout_ms;
+	/* The other workers first: they stop receiving and hand off what they
+	 * hold; the kernel then steers their devices to worker 0's socket. */
+	gwd_workers_stop(e);
 	for (size_t r = 0; r < e->nroles; r++)
 		e->role[r]->drain(e->role_ctx[r]);
 	rt_info("stopping: new M1s get BUSY (AP requests too); waiting up to %llu ms for %zu "
@@ -474,6 +556,9 @@ static void engine_event(struct gwd_engine *e, const struct epoll_event *ev)
 		break;
 	case TAG_FILTER:
 		gwd_filter_link_event(&e->filter);
+		break;
+	case TAG_HANDOFF:
+		engine_handoff_input(e);
 		break;
 	default:
 		if (gwd_ble_is_tag(ev->data.u64))
@@ -578,9 +663,12 @@ static int uring_input(struct gwd_engine *e)
 		e->uring.last_n += n;
 		if (n)
 			udp_batch(e, n);
+		if (e->uring.nev)	/* BLE's, on worker 0's ring */
+			engine_ble_ring(e);
 		gwd_uring_recycle(&e->uring);
-		if (n < e->batch)
+		if (n < e->batch && !e->uring.ev_full)
 			break;
+		uring_submit(e);	/* a burst: this batch's answers go now */
 	}
 	if (e->uring.epoll_ready) {
 		int n = epoll_pass(e, 0);
@@ -603,7 +691,12 @@ static int run_uring(struct gwd_engine *e)
 		uint64_t now = gwd_now_ms(), next = engine_timers(e, now);
 		int r;
 
-		if (e->stopping && (!roles_outstanding(e) || now >= e->stop_deadline)) {
+		if (e->stopping && gwd_workers_done(e) &&
+		    (!roles_outstanding(e) || now >= e->stop_deadline)) {
+			/* What the stopped workers handed over last is answered. */
+			gwd_workers_join(e);
+			if (e->nworkers > 1)
+				engine_handoff_input(e);
 			/* The last answers (BUSY, M4s, ACKs) are SQEs: send them. */
 			gwd_uring_drain(&e->uring, 1000);
 			return e->failed ? -EIO : 0;
@@ -630,6 +723,15 @@ static int run_uring(struct gwd_engine *e)
 
 int gwd_engine_run(struct gwd_engine *e)
 {
+	char err[256];
+
+	if (e->nworkers > 1) {
+		if (gwd_workers_start(e, err, sizeof(err))) {
+			rt_err("%s: stopping", err);
+			return -EIO;
+		}
+		rt_info("ingress: io_uring, %u workers (SO_REUSEPORT)", e->nworkers);
+	}
 	return e->use_uring ? run_uring(e) : run_epoll(e);
 }
 
@@ -669,7 +771,8 @@ static int write_port_file(struct gwd_engine *e, char *err, size_t errlen)
 static int open_sockets(struct gwd_engine *e, char *err, size_t errlen)
 {
 	char ep[80];
-	int r = gwd_udp_open(&e->udp, &e->cfg->listen, (unsigned)e->batch, e->cfg->udp_rcvbuf);
+	int r = gwd_udp_open(&e->udp, &e->cfg->listen, (unsigned)e->batch, e->cfg->udp_rcvbuf,
+			     e->nworkers > 1);
 
 	if (r) {
 		snprintf(err, errlen, "listen %s: %s",
@@ -717,6 +820,25 @@ static int open_filter(struct gwd_engine *e, char *err, size_t errlen)
 	return r;
 }
 
+/* Workers 1..N-1 (worker.h): their sockets and hand-off rings; the
+ * eventfd they wake worker 0 with is on the epoll set. */
+static int open_workers(struct gwd_engine *e, char *err, size_t errlen)
+{
+	int r;
+
+	e->handoff_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->handoff_fd < 0 || (r = watch(e, e->handoff_fd, TAG_HANDOFF))) {
+		r = -errno;
+		snprintf(err, errlen, "workers: eventfd: %s", strerror(-r));
+		return r;
+	}
+	if ((r = gwd_workers_open(e, e->nworkers, err, errlen)))
+		return r;
+	/* The workers judge datagrams too: the filter's tables take a lock. */
+	gwd_filter_share(&e->filter);
+	return 0;
+}
+
 /* io_uring, unless 'baseline' or the kernel refuses it (then recvmmsg,
  * logged): the UDP socket joins the epoll set only on the recvmmsg path. */
 static int open_ingress(struct gwd_engine *e, char *err, size_t errlen)
@@ -729,27 +851,41 @@ static int open_ingress(struct gwd_engine *e, char *err, size_t errlen)
 		return r;
 	}
 	if (e->cfg->baseline) {
+		if (e->nworkers > 1)
+			rt_info("baseline mode: one worker (plain single-threaded recvmmsg), not "
+				"%u", e->nworkers);
+		e->nworkers = 1;
 		gwd_baseline_hash();
-		rt_info("baseline mode: recvmmsg ingress, per-call OpenSSL SHAKE128 (benchmark "
-			"reference only)");
+		rt_info("baseline mode: recvmmsg ingress, per-call OpenSSL SHAKE128 and KMAC128 "
+			"(benchmark reference only)");
 	} else if (gwd_uring_open(&e->uring, &e->udp, e->epfd, (unsigned)e->cfg->uring_buffers,
 				  (unsigned)e->batch, why, sizeof(why)) == 0) {
 		e->use_uring = 1;
 		rt_info("ingress: io_uring (setup flags %s, %d provided buffers, multishot recvmsg)",
 			gwd_uring_flags_str(&e->uring, fl, sizeof(fl)), e->cfg->uring_buffers);
-		return 0;
+		return e->nworkers > 1 ? open_workers(e, err, errlen) : 0;
 	} else if (!strncmp(why, "uring_buffers", 13)) {
 		snprintf(err, errlen, "%s", why);
 		gwd_uring_close(&e->uring);
 		return -EINVAL;
 	} else {
-		rt_warn("%s: falling back to recvmmsg", why);
+		rt_warn("%s: falling back to recvmmsg%s", why,
+			e->nworkers > 1 ? " with one worker" : "");
 		gwd_uring_close(&e->uring);
+		e->nworkers = 1;
 	}
 	r = watch(e, e->udp.fd, TAG_UDP);
 	if (r)
 		snprintf(err, errlen, "epoll: %s", strerror(-r));
 	return r;
+}
+
+/* 'workers': 0 is one per online CPU; at most GWD_WORKERS_MAX. */
+static unsigned workers_wanted(const struct gwd_cfg *cfg)
+{
+	long n = cfg->workers > 0 ? cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > GWD_WORKERS_MAX ? GWD_WORKERS_MAX : (unsigned)n;
 }
 
 int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, size_t tx_cap,
@@ -760,8 +896,9 @@ int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, 
 	memset(e, 0, sizeof(*e));
 	e->cfg = cfg;
 	e->sigfd = sigfd;
-	e->epfd = e->metrics_fd = e->udp.fd = -1;
+	e->epfd = e->metrics_fd = e->udp.fd = e->handoff_fd = -1;
 	e->batch = (size_t)cfg->batch_max;
+	e->nworkers = workers_wanted(cfg);
 	e->tx = (struct gwd_tx){ e, tx_device, tx_upstream, tx_upstream_up, tx_fatal };
 	e->frames = calloc(e->batch, sizeof(*e->frames));
 	e->sorted = calloc(e->batch, sizeof(*e->sorted));
@@ -780,8 +917,11 @@ int gwd_engine_open(struct gwd_engine *e, const struct gwd_cfg *cfg, int sigfd, 
 		snprintf(err, errlen, "epoll: %s", strerror(-r));
 	if (!r)
 		r = open_ingress(e, err, errlen);
-	if (!r)	/* BLE channels join the epoll set the ring watches */
-		r = gwd_ble_open(&e->ble, cfg, e->epfd, e->batch, err, errlen);
+	if (!r && (r = gwd_workers_metrics(e->nworkers)))
+		snprintf(err, errlen, "metrics registration: %s", strerror(-r));
+	if (!r)	/* BLE channels: ops on worker 0's ring, or on the epoll set */
+		r = gwd_ble_open(&e->ble, cfg, e->epfd, e->use_uring ? &e->uring : NULL, e->batch,
+				 err, errlen);
 	return r;
 }
 
@@ -818,6 +958,10 @@ int gwd_engine_add_link(struct gwd_engine *e, const struct gwd_link_cfg *c,
 
 void gwd_engine_close(struct gwd_engine *e)
 {
+	gwd_workers_close(e);	/* stopped and joined first: they use the filter */
+	if (e->handoff_fd >= 0)
+		close(e->handoff_fd);
+	e->handoff_fd = -1;
 	for (size_t i = 0; i < e->nlinks; i++)
 		gwd_link_fini(&e->link[i]);
 	e->nlinks = 0;

@@ -9,7 +9,8 @@
  * up/down changes to whoever added it (the TTP link's to the roles, as
  * GWD_SRC_UPSTREAM; the store link's to the relay role). Timers (link
  * back-off, agreement timeouts, session expiry, the bounded wait of a
- * graceful stop) set the epoll timeout. Single-threaded.
+ * graceful stop) set the epoll timeout. Single-threaded, but for the extra
+ * ingress workers below.
  *
  * Ingress: by default the devices' socket runs on io_uring (uring.h): the
  * loop waits in the ring, not in epoll; the epoll set (links, signals,
@@ -20,16 +21,41 @@
  * checks, the dispatch and everything else below. Before the frame checks,
  * every datagram is judged by the ingress filter (filter.h: XDP, or the
  * same checks in userspace); under load plain requests get COOKIE_REPLY
- * and COOKIE_WRAP is opened into its request (cookie_gate).
+ * and COOKIE_WRAP is opened into its request (cookie_gate). BLE channels
+ * (ble.h) ride worker 0's ring too: the L2CAP listener and each channel
+ * are tagged ops on it (multishot accept and recv, answers as SEND SQEs,
+ * uring.h's gwd_uring_fd_*), reaped in the datagrams' batches; on
+ * the recvmmsg path they are on the epoll set and read with recv(2).
  *
- * N workers (not yet): roles keep single-threaded state (the MEC pool and
- * sessions, the relay's pending table, the replay cache), so one ring
- * serves all. The way to N: one thread per core, each with its own ring
- * and its own SO_REUSEPORT socket on the same port (the kernel spreads
- * devices by 4-tuple hash, so a device's M1 and M3 meet the same worker),
- * each owning a shard of the identity pool and of the session table; the
- * TTP/store links and the replay cache stay on worker 0, the others hand
- * it their upstream frames through an eventfd-signalled queue.
+ * Workers ('workers', default 1; 0 = one per online CPU, at most
+ * GWD_WORKERS_MAX): a hybrid, and honest about it. Worker 0 is this
+ * engine: it owns every role (the MEC pool and sessions, the TTP link, the
+ * relay with its store link and spool, the gateway, mecdata, users), BLE,
+ * the links, signals, metrics and control, all single-threaded as above.
+ * Workers 1..N-1 (worker.h) are threads, each with its own io_uring (the
+ * same set-up flags; SINGLE_ISSUER holds, each ring has one thread) and its
+ * own UDP socket bound to worker 0's address with SO_REUSEPORT (worker 0's
+ * socket sets it too), so the kernel spreads devices by 4-tuple hash (a
+ * device's M1 and M3 meet the same worker). A worker takes its datagrams in
+ * batches (multishot recvmsg, provided buffer ring) and runs the same
+ * checks as worker 0 (gwd_ingress_check: the ingress filter, whose
+ * userspace tables then take a lock; cookies, answered from the worker's
+ * own socket; header and exact size), then hands the accepted frames
+ * (bytes and sender) to worker 0 through its bounded lock-free ring
+ * (handoff.h) and one eventfd on worker 0's epoll set (TAG_HANDOFF). Worker
+ * 0 dispatches them exactly like its own and answers from its own socket:
+ * the same address and port, so devices see one source. A full ring drops
+ * the frame, counted and logged. What this buys: the receive syscalls'
+ * work, the filter and the frame checks leave worker 0; the roles' work
+ * (the crypto, the store and TTP links) stays on one core, which sharding
+ * the pool, the sessions and the replay cache per worker would lift (not
+ * done). 'baseline' (plain single-threaded recvmmsg) and a kernel refusing
+ * io_uring run one worker, logged.
+ *
+ * Stop: SIGTERM stops the workers first (each cancels its receive, hands
+ * off what its buffers and socket still hold, closes, and the kernel steers
+ * their devices to worker 0's socket), then worker 0 drains as above once
+ * every worker is done and its ring is empty; the threads are joined.
  */
 #ifndef IOMT_GWD_ENGINE_H
 #define IOMT_GWD_ENGINE_H
@@ -71,6 +97,9 @@ struct gwd_engine {
 	struct gwd_ble ble;		/* BLE channels (ble.h); off without ble_psm */
 	int use_uring;			/* 0: recvmmsg (baseline or fallback) */
 	struct gwd_filter filter;	/* every datagram's first check (filter.h) */
+	unsigned nworkers;		/* ingress workers, this one (worker 0) included */
+	struct gwd_worker *wk;		/* workers 1..nworkers-1 (worker.h) */
+	int handoff_fd;			/* eventfd: a worker handed frames over */
 	struct gwd_link link[GWD_LINKS_MAX];
 	struct gwd_link_user link_user[GWD_LINKS_MAX];
 	size_t nlinks;
@@ -89,6 +118,19 @@ struct gwd_engine {
 };
 
 uint64_t gwd_now_ms(void);
+
+struct gwd_worker;
+
+/* How a check answers a datagram itself (COOKIE_REPLY): 0 or -errno. */
+typedef int (*gwd_reply_fn)(void *ctx, const struct gwd_addr *to, uint8_t type,
+			    const void *payload, size_t len);
+/* Every device datagram's checks, on any worker: not cut, the ingress
+ * filter's verdict, one frame of exactly its type's size, cookies (a
+ * COOKIE_WRAP opened into its request; under load a plain request answered
+ * through reply). 0 with the frame in *f (payload within buf), or -1 when
+ * dropped (counted by reason, logged at debug). */
+int gwd_ingress_check(struct gwd_filter *filt, const struct gwd_addr *from, const uint8_t *buf,
+		      size_t len, int cut, struct gwd_frame *f, gwd_reply_fn reply, void *ctx);
 
 /* Binds the sockets: 0, or -errno with a message in err.
  * tx_cap bounds the link's send queue (bytes); 0: no TTP link (no role

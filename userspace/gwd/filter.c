@@ -62,6 +62,25 @@ static int register_metrics(void)
 	return 0;
 }
 
+/* ---- sharing with the ingress workers ---- */
+
+static void lock(struct gwd_filter *f)
+{
+	if (f->shared)
+		pthread_mutex_lock(&f->mu);
+}
+
+static void unlock(struct gwd_filter *f)
+{
+	if (f->shared)
+		pthread_mutex_unlock(&f->mu);
+}
+
+void gwd_filter_share(struct gwd_filter *f)
+{
+	f->shared = 1;
+}
+
 /* ---- cookies ---- */
 
 static int addr16_of(const struct gwd_addr *a, uint8_t addr16[16], uint16_t *port)
@@ -94,8 +113,14 @@ int gwd_filter_cookie(struct gwd_filter *f, const struct gwd_addr *src,
 {
 	uint8_t a[16];
 	uint16_t port;
+	int r;
 
-	if (addr16_of(src, a, &port) || iomt_cookie_make(f->key, a, port, cookie))
+	if (addr16_of(src, a, &port))
+		return -1;
+	lock(f);
+	r = iomt_cookie_make(f->key, a, port, cookie);
+	unlock(f);
+	if (r)
 		return -1;
 	rt_metric_inc(&fst.cookie_replies);
 	return 0;
@@ -119,10 +144,17 @@ int gwd_filter_unwrap(struct gwd_filter *f, const struct gwd_addr *src, const ui
 	const uint8_t *req;
 	size_t reqlen;
 	uint16_t port;
+	int ok;
 
 	if (addr16_of(src, a, &port) || iomt_cookie_unwrap(p, len, c, &req, &reqlen) ||
-	    iomt_wire_parse(req, reqlen, type, inner, ilen) || !gwd_filter_is_request(*type) ||
-	    !(cookie_ok(f->key, a, port, c) || (f->have_prev && cookie_ok(f->prev, a, port, c)))) {
+	    iomt_wire_parse(req, reqlen, type, inner, ilen) || !gwd_filter_is_request(*type)) {
+		rt_metric_inc(&fst.wrap_bad);
+		return -1;
+	}
+	lock(f);
+	ok = cookie_ok(f->key, a, port, c) || (f->have_prev && cookie_ok(f->prev, a, port, c));
+	unlock(f);
+	if (!ok) {
 		rt_metric_inc(&fst.wrap_bad);
 		return -1;
 	}
@@ -141,6 +173,7 @@ static void rotate(struct gwd_filter *f, uint64_t now)
 		f->next_epoch_ms = now + 1000;
 		return;
 	}
+	lock(f);
 	if (atomic_load(&f->epoch)) {
 		memcpy(f->prev, f->key, sizeof(f->prev));
 		f->have_prev = 1;
@@ -148,6 +181,7 @@ static void rotate(struct gwd_filter *f, uint64_t now)
 	memcpy(f->key, k, sizeof(k));
 	iomt_wipe(k, sizeof(k));
 	r = rt_ingress_set_cookie_keys(f->in, f->key, f->have_prev ? f->prev : NULL);
+	unlock(f);
 	if (r)
 		rt_warn("cookie keys: the filter refused them: %s", strerror(-r));
 	atomic_fetch_add(&f->epoch, 1);
@@ -160,7 +194,14 @@ static void rotate(struct gwd_filter *f, uint64_t now)
 int gwd_filter_judge(struct gwd_filter *f, const struct gwd_addr *src, const uint8_t *p,
 		     size_t len)
 {
-	return rt_ingress_check(f->in, (const struct sockaddr *)&src->ss, p, len);
+	int v;
+
+	if (!f->shared || f->xdp)	/* XDP: PASS without a look at the tables */
+		return rt_ingress_check(f->in, (const struct sockaddr *)&src->ss, p, len);
+	pthread_mutex_lock(&f->mu);
+	v = rt_ingress_check(f->in, (const struct sockaddr *)&src->ss, p, len);
+	pthread_mutex_unlock(&f->mu);
+	return v;
 }
 
 const char *gwd_filter_verdict_name(int v)
@@ -180,7 +221,9 @@ void gwd_filter_load(struct gwd_filter *f, int on)
 	on = !!on;
 	if (atomic_load(&f->under_load) == on)
 		return;
+	lock(f);
 	r = rt_ingress_set_under_load(f->in, on);
+	unlock(f);
 	if (r) {
 		rt_warn("under-load flag: the filter refused it: %s", strerror(-r));
 		return;
@@ -208,8 +251,11 @@ int gwd_filter_loaded(void *f)
 void gwd_filter_session_set(void *ctx, const uint8_t handle[8], uint64_t top, uint64_t bits)
 {
 	struct gwd_filter *f = ctx;
-	int r = rt_ingress_session_set(f->in, handle, top, bits);
+	int r;
 
+	lock(f);
+	r = rt_ingress_session_set(f->in, handle, top, bits);
+	unlock(f);
 	if (r)
 		rt_warn("session %llu: the filter cannot hold it (%s): its S2_DATA is dropped",
 			(unsigned long long)iomt_load_be64(handle), strerror(-r));
@@ -219,15 +265,21 @@ void gwd_filter_session_del(void *ctx, const uint8_t handle[8])
 {
 	struct gwd_filter *f = ctx;
 
+	lock(f);
 	rt_ingress_session_del(f->in, handle);
+	unlock(f);
 }
 
 /* The filter's counts into the metrics. */
 static void sync_counters(struct gwd_filter *f)
 {
 	uint64_t c[IOMT_XF_NVERDICTS];
+	int r;
 
-	if (rt_ingress_counters(f->in, c))
+	lock(f);
+	r = rt_ingress_counters(f->in, c);
+	unlock(f);
+	if (r)
 		return;
 	for (int v = 0; v < IOMT_XF_NVERDICTS; v++)
 		rt_metric_set(&fst.verdict[v], c[v]);
@@ -311,6 +363,7 @@ int gwd_filter_open(struct gwd_filter *f, const struct gwd_cfg *cfg, uint16_t po
 	int r;
 
 	memset(f, 0, sizeof(*f));
+	pthread_mutex_init(&f->mu, NULL);
 	snprintf(f->ifname, sizeof(f->ifname), "%s", cfg->xdp_interface);
 	f->epoch_ms = cfg->cookie_epoch_ms;
 	if ((r = register_metrics())) {
@@ -351,6 +404,8 @@ void gwd_filter_close(struct gwd_filter *f)
 	rt_ingress_close(f->in);	/* detaches XDP */
 	iomt_wipe(f->key, sizeof(f->key));
 	iomt_wipe(f->prev, sizeof(f->prev));
+	pthread_mutex_destroy(&f->mu);
+	f->shared = 0;
 	rt_metric_set(&fst.xdp, 0);
 	if (f->xdp)
 		rt_info("XDP filter detached from %s", f->ifname);

@@ -21,11 +21,17 @@
  *  - the interface's link state (rtnetlink): logged on each change.
  *
  * Event-loop thread only, except gwd_filter_describe and
- * gwd_filter_under_load (the control thread: atomics and fixed fields).
+ * gwd_filter_under_load (the control thread: atomics and fixed fields),
+ * and, once gwd_filter_share has been called, gwd_filter_judge,
+ * gwd_filter_cookie and gwd_filter_unwrap (the ingress workers, worker.h):
+ * the userspace checks' tables (token buckets, sessions, counters) and the
+ * cookie keys are then taken under one mutex by every caller that touches
+ * them (under XDP the judge takes none: the program judged already).
  */
 #ifndef IOMT_GWD_FILTER_H
 #define IOMT_GWD_FILTER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +60,8 @@ struct gwd_filter {
 	atomic_int under_load;
 	atomic_ullong epoch;		/* keys made so far */
 	int open;
+	int shared;			/* gwd_filter_share: take mu */
+	pthread_mutex_t mu;
 };
 
 /* Opens the filter for UDP port (host order) with cfg's rates: 0, or -errno
@@ -61,6 +69,8 @@ struct gwd_filter {
 int gwd_filter_open(struct gwd_filter *f, const struct gwd_cfg *cfg, uint16_t port, char *err,
 		    size_t errlen);
 void gwd_filter_close(struct gwd_filter *f);
+/* Other threads (the ingress workers) judge too from now on: lock. */
+void gwd_filter_share(struct gwd_filter *f);
 
 /* Datagram p[0..len) from src: its verdict (enum iomt_xf_verdict; only
  * IOMT_XF_PASS goes on), counted. */

@@ -15,6 +15,7 @@ static const char *const hook_names[] = {
 	[GWD_HOOK_KILL_AFTER_PERSIST] = "kill_after_persist",
 	[GWD_HOOK_FAIL_PERSIST] = "fail_persist",
 	[GWD_HOOK_FAIL_DATA_STORE] = "fail_data_store",
+	[GWD_HOOK_BLE_SINGLE_SHOT] = "ble_single_shot",
 };
 
 int gwd_hook_init(void)

@@ -9,6 +9,8 @@
  *   fail_persist          every state write fails as if the disk did (EIO)
  *   fail_data_store       every phase-4 store transaction fails before its
  *                         commit (EIO): written, then rolled back
+ *   ble_single_shot       BLE on io_uring with single-shot accept and recv,
+ *                         as on a kernel refusing multishot (ble.c)
  */
 #ifndef IOMT_GWD_HOOK_H
 #define IOMT_GWD_HOOK_H
@@ -19,6 +21,7 @@ enum gwd_hook {
 	GWD_HOOK_KILL_AFTER_PERSIST,
 	GWD_HOOK_FAIL_PERSIST,
 	GWD_HOOK_FAIL_DATA_STORE,
+	GWD_HOOK_BLE_SINGLE_SHOT,
 };
 
 /* Reads the environment once: 0, or -EINVAL for an unknown hook name. */

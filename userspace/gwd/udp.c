@@ -34,12 +34,23 @@ static int udp_alloc(struct gwd_udp *u, unsigned batch)
 	return 0;
 }
 
-static int udp_bind(struct gwd_udp *u, const struct rt_endpoint *ep)
+/* reuseport: SO_REUSEPORT before bind, so the ingress workers' sockets
+ * share the address (the kernel spreads datagrams by 4-tuple hash). [::]
+ * is dual-stack whatever net.ipv6.bindv6only says: IPv4 devices too. */
+static int udp_bind(struct gwd_udp *u, const struct rt_endpoint *ep, int reuseport)
 {
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)&ep->addr;
+	int on = 1, off = 0;
+
 	u->fd = socket(ep->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->fd < 0)
 		return -errno;
 	u->bound = *ep;
+	if (reuseport && setsockopt(u->fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)))
+		return -errno;
+	if (ep->addr.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) &&
+	    setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)))
+		return -errno;
 	if (bind(u->fd, (const struct sockaddr *)&ep->addr, ep->len) ||
 	    getsockname(u->fd, (struct sockaddr *)&u->bound.addr, &u->bound.len))
 		return -errno;
@@ -68,7 +79,7 @@ static int udp_tune(struct gwd_udp *u, uint64_t rcvbuf)
 }
 
 int gwd_udp_open(struct gwd_udp *u, const struct rt_endpoint *ep, unsigned batch,
-		 uint64_t rcvbuf)
+		 uint64_t rcvbuf, int reuseport)
 {
 	int r;
 
@@ -76,7 +87,7 @@ int gwd_udp_open(struct gwd_udp *u, const struct rt_endpoint *ep, unsigned batch
 	u->fd = -1;
 	r = udp_alloc(u, batch);
 	if (!r)
-		r = udp_bind(u, ep);
+		r = udp_bind(u, ep, reuseport);
 	if (!r)
 		r = udp_tune(u, rcvbuf);
 	if (r)

@@ -42,10 +42,12 @@ struct gwd_udp {
 	uint32_t kernel_drops;
 };
 
-/* Binds ep (port 0: any); batch datagrams per receive and per send; asks for
- * a receive buffer of rcvbuf bytes and counts kernel drops: 0 or -errno. */
+/* Binds ep (port 0: any; [::] dual-stack); batch datagrams per receive and
+ * per send; asks for a receive buffer of rcvbuf bytes and counts kernel
+ * drops; reuseport: SO_REUSEPORT (the ingress workers' sockets share ep):
+ * 0 or -errno. */
 int gwd_udp_open(struct gwd_udp *u, const struct rt_endpoint *ep, unsigned batch,
-		 uint64_t rcvbuf);
+		 uint64_t rcvbuf, int reuseport);
 void gwd_udp_close(struct gwd_udp *u);
 
 /* Datagrams received now (0 when none is waiting), or -errno. */

@@ -43,6 +43,8 @@ enum {
 	RX_FAILS_MAX = 64,	/* receive errors in a row: the ring is broken */
 	CQE_BATCH = 64,
 };
+/* Other descriptors' ops (gwd_uring_fd_*): UD_FD | the caller's tag. */
+#define UD_FD GWD_URING_TAG_LIMIT
 
 _Static_assert(sizeof(struct io_uring_recvmsg_out) + NAME_LEN + CTL_LEN + GWD_UDP_RX_BUF <=
 	       BUF_LEN, "a provided buffer holds the largest device frame");
@@ -51,6 +53,7 @@ struct gwd_uring_tx {
 	struct msghdr mh;
 	struct iovec iov;
 	struct gwd_addr to;
+	uint64_t tag;			/* UD_FD | tag: gwd_uring_fd_send's */
 	uint8_t buf[GWD_UDP_TX_MAX];
 };
 
@@ -209,7 +212,10 @@ static int alloc_arrays(struct gwd_uring *r)
 	r->held = calloc(r->nbufs, sizeof(*r->held));
 	r->tx = calloc(r->tx_cap, sizeof(*r->tx));
 	r->tx_free = calloc(r->tx_cap, sizeof(*r->tx_free));
-	if (!r->data || !r->len || !r->cut || !r->from || !r->held || !r->tx || !r->tx_free)
+	r->ev_cap = r->batch;
+	r->ev = calloc(r->ev_cap, sizeof(*r->ev));
+	if (!r->data || !r->len || !r->cut || !r->from || !r->held || !r->tx || !r->tx_free ||
+	    !r->ev)
 		return -ENOMEM;
 	for (unsigned i = 0; i < r->tx_cap; i++)
 		r->tx_free[i] = r->tx_cap - 1 - i;
@@ -336,8 +342,10 @@ void gwd_uring_close(struct gwd_uring *r)
 	free(r->held);
 	free(r->tx);
 	free(r->tx_free);
+	free(r->ev);
 	memset(r, 0, sizeof(*r));
-	rt_metric_set(&st.on, 0);
+	/* st.on stays: a worker's ring closing at its stop is not the
+	 * daemon's ingress leaving io_uring. */
 }
 
 int gwd_uring_wait(struct gwd_uring *r, int timeout_ms)
@@ -370,7 +378,10 @@ static void tx_done(struct gwd_uring *r, unsigned slot, int res)
 {
 	if (slot >= r->tx_cap)
 		return;
-	if (res < 0) {
+	if (r->tx[slot].tag) {	/* gwd_uring_fd_send's: the caller counts it */
+		r->ev[r->nev++] = (struct gwd_uring_ev){ r->tx[slot].tag & ~UD_FD, res, 0 };
+		r->tx[slot].tag = 0;
+	} else if (res < 0) {
 		rt_dbg("send to device: %s", strerror(-res));
 		rt_metric_inc(&gwd_stats.udp_send_errors);
 	}
@@ -443,16 +454,25 @@ unsigned gwd_uring_reap(struct gwd_uring *r)
 {
 	struct io_uring_cqe *cqe[CQE_BATCH];
 
-	r->n = 0;
+	r->n = r->nev = 0;
+	r->ev_full = 0;
 	for (;;) {
-		/* Never take more datagrams than the batch holds. */
+		/* Never take more datagrams than the batch holds, nor more
+		 * other completions than ev does (each CQE is at most one). */
 		unsigned want = r->batch - r->n < CQE_BATCH ? r->batch - r->n : CQE_BATCH;
-		unsigned got = want ? io_uring_peek_batch_cqe(&r->ring, cqe, want) : 0;
+		unsigned got;
 
+		if (r->ev_cap - r->nev < want)
+			want = r->ev_cap - r->nev;
+		r->ev_full = !want && r->nev == r->ev_cap;
+		got = want ? io_uring_peek_batch_cqe(&r->ring, cqe, want) : 0;
 		for (unsigned k = 0; k < got; k++) {
 			uint64_t ud = io_uring_cqe_get_data64(cqe[k]);
 
-			if (ud >= UD_TX)
+			if (ud >= UD_FD)
+				r->ev[r->nev++] = (struct gwd_uring_ev){ ud & ~UD_FD, cqe[k]->res,
+									 cqe[k]->flags };
+			else if (ud >= UD_TX)
 				tx_done(r, (unsigned)(ud - UD_TX), cqe[k]->res);
 			else if (ud == UD_RECV)
 				rx_done(r, cqe[k]);
@@ -487,8 +507,19 @@ void gwd_uring_recycle(struct gwd_uring *r)
 	io_uring_buf_ring_advance(r->br, (int)r->nheld);
 	r->nheld = 0;
 	r->n = 0;
-	if (!r->rx_armed)
+	if (!r->rx_armed && !r->rx_stop)
 		arm_recv(r);
+}
+
+void gwd_uring_stop_recv(struct gwd_uring *r)
+{
+	struct io_uring_sqe *sqe;
+
+	r->rx_stop = 1;
+	if (r->rx_armed && (sqe = get_sqe(r))) {
+		io_uring_prep_cancel64(sqe, UD_RECV, 0);
+		io_uring_sqe_set_data64(sqe, UD_CANCEL);
+	}
 }
 
 /* ---- sends ---- */
@@ -579,4 +610,132 @@ void gwd_uring_drain(struct gwd_uring *r, int timeout_ms)
 	}
 	if (r->tx_inflight)
 		rt_warn("%u datagram(s) still being sent at exit", r->tx_inflight);
+}
+
+/* ---- other descriptors (uring.h: the BLE listener and channels) ---- */
+
+int gwd_uring_bufs_open(struct gwd_uring *r, struct gwd_uring_bufs *b, uint16_t bgid,
+			unsigned n, unsigned len)
+{
+	struct io_uring_buf_reg reg = { .ring_entries = n, .bgid = bgid };
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	if (!n || n > 32768 || (n & (n - 1)) || bgid == BGID)
+		return -EINVAL;
+	b->n = n;
+	b->len = len;
+	b->stride = (len + 63) & ~63u;
+	b->bgid = bgid;
+	b->br_len = (size_t)n * sizeof(struct io_uring_buf);
+	b->br = mmap(NULL, b->br_len, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (b->br == MAP_FAILED) {
+		b->br = NULL;
+		return -errno;
+	}
+	b->mem = aligned_alloc(64, (size_t)n * b->stride);
+	if (!b->mem) {
+		gwd_uring_bufs_close(b);
+		return -ENOMEM;
+	}
+	reg.ring_addr = (uintptr_t)b->br;
+	ret = io_uring_register_buf_ring(&r->ring, &reg, 0);
+	if (ret) {
+		gwd_uring_bufs_close(b);
+		return ret;
+	}
+	io_uring_buf_ring_init(b->br);
+	for (unsigned i = 0; i < n; i++)
+		io_uring_buf_ring_add(b->br, gwd_uring_bufs_at(b, (uint16_t)i), len, (uint16_t)i,
+				      io_uring_buf_ring_mask(n), (int)i);
+	io_uring_buf_ring_advance(b->br, (int)n);
+	return 0;
+}
+
+void gwd_uring_bufs_close(struct gwd_uring_bufs *b)
+{
+	if (b->br)
+		munmap(b->br, b->br_len);
+	free(b->mem);
+	memset(b, 0, sizeof(*b));
+}
+
+void gwd_uring_bufs_put(struct gwd_uring_bufs *b, const uint16_t *bid, unsigned n)
+{
+	int mask = io_uring_buf_ring_mask(b->n);
+
+	for (unsigned i = 0; i < n; i++)
+		io_uring_buf_ring_add(b->br, gwd_uring_bufs_at(b, bid[i]), b->len, bid[i], mask,
+				      (int)i);
+	io_uring_buf_ring_advance(b->br, (int)n);
+}
+
+int gwd_uring_fd_accept(struct gwd_uring *r, int fd, uint64_t tag, int multishot)
+{
+	struct io_uring_sqe *sqe = get_sqe(r);
+
+	if (!sqe)
+		return -EBUSY;
+	/* No address: with multishot each accept would overwrite it before we
+	 * read it; the caller asks getpeername. */
+	if (multishot)
+		io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	else
+		io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, UD_FD | tag);
+	return 0;
+}
+
+int gwd_uring_fd_recv(struct gwd_uring *r, int fd, uint64_t tag, const struct gwd_uring_bufs *b,
+		      int multishot)
+{
+	struct io_uring_sqe *sqe = get_sqe(r);
+
+	if (!sqe)
+		return -EBUSY;
+	/* Length 0: the buffer's (b->len). A longer SDU fills it (cut). */
+	if (multishot)
+		io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+	else
+		io_uring_prep_recv(sqe, fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = b->bgid;
+	io_uring_sqe_set_data64(sqe, UD_FD | tag);
+	return 0;
+}
+
+int gwd_uring_fd_send(struct gwd_uring *r, int fd, uint64_t tag, uint8_t type,
+		      const void *payload, size_t len)
+{
+	static const struct gwd_addr none;
+	struct io_uring_sqe *sqe;
+	struct gwd_uring_tx *t;
+	unsigned slot;
+
+	if (IOMT_WIRE_HDR_LEN + len > GWD_UDP_TX_MAX)
+		return -EMSGSIZE;
+	if (!r->tx_nfree || !(sqe = get_sqe(r)))
+		return -EBUSY;
+	slot = r->tx_free[--r->tx_nfree];
+	t = &r->tx[slot];
+	tx_prepare(t, &none, type, payload, len);
+	t->tag = UD_FD | tag;
+	/* A connected socket: a plain SEND of the slot's frame. MSG_DONTWAIT:
+	 * no room (no credits) fails now with -EAGAIN, as a direct send does,
+	 * rather than parking the SQE until the peer reads. */
+	io_uring_prep_send(sqe, fd, t->buf, t->iov.iov_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, UD_TX + slot);
+	r->tx_inflight++;
+	return 0;
+}
+
+void gwd_uring_fd_cancel(struct gwd_uring *r, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = get_sqe(r);
+
+	if (!sqe)
+		return;
+	io_uring_prep_cancel64(sqe, UD_FD | tag, IORING_ASYNC_CANCEL_ALL);
+	io_uring_sqe_set_data64(sqe, UD_CANCEL);
+	io_uring_submit(&r->ring);	/* before the caller closes the fd */
 }

@@ -15,11 +15,15 @@
  *    counted (iomt_gwd_uring_rx_nobufs_total) and the receive re-armed after
  *    the buffers of the current batch are back. Nothing is lost silently.
  *  - send: each datagram a role queues becomes one IORING_OP_SENDMSG SQE in a
- *    bounded table of send slots; the SQEs of a batch leave in one
- *    io_uring_enter once the batch is handled (as sendmmsg did), UDP sends
+ *    bounded table of send slots; the SQEs of a pass leave with the loop's
+ *    next io_uring_enter, the wait itself (engine.c: one syscall a pass;
+ *    between the batches of a burst, gwd_uring_flush), UDP sends
  *    complete inline and their slots come back at the next reap. A full table is back-pressure that never drops: the
  *    datagram is sent at once with sendmsg(2) and counted
  *    (iomt_gwd_uring_tx_sync_total).
+ *  - other descriptors (worker 0: the BLE listener and channels, ble.h):
+ *    tagged accept/recv/send ops on the same ring (gwd_uring_fd_*, below),
+ *    their completions reaped in the same batches as the datagrams.
  *  - everything else (TCP links, signals, metrics) stays on the engine's
  *    epoll set, which the ring watches with one one-shot POLL_ADD on the
  *    epoll fd, re-armed after each look (arming checks readiness, so an
@@ -56,6 +60,7 @@ struct gwd_uring {
 	unsigned nbufs;
 	struct msghdr rx_tmpl;		/* namelen and controllen of each buffer */
 	int rx_armed, poll_armed, epoll_ready;
+	int rx_stop;			/* gwd_uring_stop_recv: never re-armed */
 	unsigned rx_fails;		/* receive errors in a row */
 	int broken;			/* they never cleared: stop (uring.c) */
 	/* the current batch */
@@ -72,6 +77,10 @@ struct gwd_uring {
 	struct gwd_uring_tx *tx;
 	unsigned tx_cap, tx_nfree, tx_inflight;
 	unsigned *tx_free;
+	/* other descriptors' completions of the current batch (gwd_uring_fd_*) */
+	struct gwd_uring_ev *ev;
+	unsigned nev, ev_cap;
+	int ev_full;			/* the reap stopped on a full ev: more wait */
 };
 
 /* Registers the ingress metrics (iomt_gwd_ingress_uring, ...) on either
@@ -99,6 +108,10 @@ const struct gwd_addr *gwd_uring_from(const struct gwd_uring *r, unsigned i);
 /* The batch has been handled: its buffers go back to the kernel, and a
  * receive that ended is re-armed. */
 void gwd_uring_recycle(struct gwd_uring *r);
+/* A worker's stop: cancels the multishot receive, which is not re-armed
+ * again; its last datagrams still come through gwd_uring_reap (rx_armed
+ * clears when the receive has ended). */
+void gwd_uring_stop_recv(struct gwd_uring *r);
 /* Watches the epoll set (again): its readiness becomes epoll_ready. */
 void gwd_uring_poll_epoll(struct gwd_uring *r);
 
@@ -112,5 +125,68 @@ int gwd_uring_flush(struct gwd_uring *r);
 /* Before exit: submits the queued sends and waits (at most timeout_ms) for
  * their completions. */
 void gwd_uring_drain(struct gwd_uring *r, int timeout_ms);
+
+/*
+ * Other descriptors on the same ring (the BLE listener and channels,
+ * ble.c): accept, receive and send ops on any fd, each with the caller's
+ * tag (below GWD_URING_TAG_LIMIT). Their completions come out of
+ * gwd_uring_reap with the datagrams, in the same batches: r->ev[0..nev),
+ * valid until the next reap; a full r->ev (ev_cap = the batch) ends the
+ * reap as a full batch does (ev_full). Multishot or single-shot is the
+ * caller's choice (a kernel may refuse multishot on some sockets: the
+ * first completion says -EINVAL). Closing an fd does not end its ops: end
+ * a pending one with gwd_uring_fd_cancel first.
+ */
+#define GWD_URING_TAG_LIMIT (1ULL << 62)
+
+struct gwd_uring_ev {
+	uint64_t tag;
+	int32_t res;			/* the CQE's: an fd, bytes, or -errno */
+	uint32_t flags;			/* IORING_CQE_F_MORE: the op stays armed;
+					 * _F_BUFFER: gwd_uring_ev_bid */
+};
+
+/* A group of provided buffers of its own (receives on other fds). */
+struct gwd_uring_bufs {
+	struct io_uring_buf_ring *br;
+	size_t br_len;
+	uint8_t *mem;
+	unsigned n, len, stride;
+	uint16_t bgid;
+};
+
+/* n buffers (a power of two) of len bytes as group bgid (not the
+ * datagrams' group): 0 or -errno. */
+int gwd_uring_bufs_open(struct gwd_uring *r, struct gwd_uring_bufs *b, uint16_t bgid,
+			unsigned n, unsigned len);
+/* After the ring has closed (it unregisters the group). */
+void gwd_uring_bufs_close(struct gwd_uring_bufs *b);
+static inline uint8_t *gwd_uring_bufs_at(const struct gwd_uring_bufs *b, uint16_t bid)
+{
+	return b->mem + (size_t)bid * b->stride;
+}
+/* Gives n buffers back to the kernel. */
+void gwd_uring_bufs_put(struct gwd_uring_bufs *b, const uint16_t *bid, unsigned n);
+static inline uint16_t gwd_uring_ev_bid(const struct gwd_uring_ev *ev)
+{
+	return (uint16_t)(ev->flags >> IORING_CQE_BUFFER_SHIFT);
+}
+
+/* IORING_OP_ACCEPT on the listening fd (the new fds SOCK_NONBLOCK |
+ * SOCK_CLOEXEC; each completion's res). 0, or -EBUSY (no SQE now). */
+int gwd_uring_fd_accept(struct gwd_uring *r, int fd, uint64_t tag, int multishot);
+/* IORING_OP_RECV on fd into a buffer of b (one SDU or datagram per
+ * completion; res 0: the peer closed). 0, or -EBUSY (no SQE now). */
+int gwd_uring_fd_recv(struct gwd_uring *r, int fd, uint64_t tag, const struct gwd_uring_bufs *b,
+		      int multishot);
+/* One frame to the connected fd as a SEND SQE with MSG_DONTWAIT (it
+ * fails with -EAGAIN rather than waiting), from a send slot; submitted
+ * with the datagrams' (gwd_uring_flush). Its completion is an ev of tag.
+ * 0, -EMSGSIZE (above GWD_UDP_TX_MAX) or -EBUSY (no slot or SQE now):
+ * then the caller sends it itself, after gwd_uring_flush (order). */
+int gwd_uring_fd_send(struct gwd_uring *r, int fd, uint64_t tag, uint8_t type,
+		      const void *payload, size_t len);
+/* Ends every pending op of tag (their last completions say -ECANCELED). */
+void gwd_uring_fd_cancel(struct gwd_uring *r, uint64_t tag);
 
 #endif
