@@ -203,7 +203,13 @@ cu=$(tm iomt_ttp_commit_microseconds_total) co=$(tm 'iomt_ttp_commits_total{resu
 say "TTP metrics: agreements ok $(tm 'iomt_ttp_agreements_total{result="ok"}'), batches $b (mean $(awk -v a="$br" -v b="$b" 'BEGIN { printf "%.1f", b ? a / b : 0 }') M2s each),"
 say "             group commits $co (mean $(awk -v a="$cu" -v b="$co" 'BEGIN { printf "%.2f", b ? a / b / 1000 : 0 }') ms), parties: $(tm 'iomt_ttp_parties{kind="device"}') devices, $(tm 'iomt_ttp_parties{kind="mec"}') MEC slots"
 say "MEC metrics: M1 received $(gm iomt_gwd_m1_received_total), M2 sent $(gm iomt_gwd_m2_sent_total), M3 ok $(gm iomt_gwd_m3_ok_total), M4 sent $(gm iomt_gwd_m4_sent_total), sessions $(gm iomt_gwd_sessions), slots free $(gm 'iomt_gwd_slots{state="free"}')/$SLOTS"
-[ "$(gm iomt_gwd_m4_sent_total)" = "$want" ] || fail "the MEC sent $(gm iomt_gwd_m4_sent_total) M4s, expected $want"
+# A device that resends its M1 after 500 ms (a loaded machine) may get two
+# M4s, one per copy the MEC could answer; the device takes the first and
+# ignores the other (the key checks below still compare every key). So:
+# one M4 per agreement, at most one more per retry.
+m4=$(gm iomt_gwd_m4_sent_total)
+[ "${m4:-0}" -ge "$want" ] && [ "${m4:-0}" -le $((want + tot_retry)) ] ||
+	fail "the MEC sent ${m4:-0} M4s, expected $want (at most $((want + tot_retry)) with $tot_retry device retries)"
 
 step 7 "Errors"
 errs=$(sys_metrics "${SYS_ADDR[gwd.metrics]}" | awk '
