@@ -6,12 +6,14 @@
 #include "ct.h"
 #include "iomt_err.h"
 #include "keccak_impl.h"
+#include "keccak_lanes.h"
 #include "sp800_185.h"
+#include "sp800_185_enc.h"
 
 enum {
 	RATE = IOMT_SHAKE128_RATE,
 	RATE_WORDS = IOMT_SHAKE128_RATE / 8,
-	ENC_MAX = 9,			/* left/right_encode of a 64-bit value */
+	ENC_MAX = IOMT_SP800_185_ENC_MAX,
 	HDR_MAX = 2 + ENC_MAX,		/* left_encode(168) || left_encode(8 * keylen) */
 };
 
@@ -20,32 +22,6 @@ static iomt_kmac128_fn kmac_override;
 void iomt_kmac128_batch_override(iomt_kmac128_fn fn)
 {
 	kmac_override = fn;
-}
-
-/* 1 if 8 * n bits does not fit the 64-bit length encodings. */
-static inline int bits_overflow(size_t n)
-{
-#if SIZE_MAX > (UINT64_MAX >> 3)
-	return n > (UINT64_MAX >> 3);
-#else
-	(void)n;
-	return 0;
-#endif
-}
-
-/* SP 800-185 2.3.1 left_encode (right = 0) or right_encode (right = 1). */
-static unsigned encode_int(uint8_t out[ENC_MAX], uint64_t x, int right)
-{
-	uint8_t be[8];
-	unsigned z = 0, n;
-
-	iomt_store_be64(be, x);
-	while (z < 7 && !be[z])
-		z++;
-	n = 8 - z;
-	memcpy(out + !right, be + z, n);
-	out[right ? n : 0] = (uint8_t)n;
-	return n + 1;
 }
 
 int iomt_kmac128_pre_init(struct iomt_kmac128_pre *p, const void *custom, size_t customlen)
@@ -93,10 +69,10 @@ static void item_init(struct item *it, const uint8_t *key, size_t keylen, const 
 	it->keylen = keylen;
 	it->msg = msg;
 	it->msglen = msglen;
-	it->hlen = encode_int(it->hdr, RATE, 0);
-	it->hlen += encode_int(it->hdr + it->hlen, (uint64_t)keylen * 8, 0);
+	it->hlen = iomt_sp800_185_encode(it->hdr, RATE, 0);
+	it->hlen += iomt_sp800_185_encode(it->hdr + it->hlen, (uint64_t)keylen * 8, 0);
 	it->moff = (it->hlen + keylen + RATE - 1) / RATE * RATE;
-	it->tlen = encode_int(it->tail, (uint64_t)outlen * 8, 1);
+	it->tlen = iomt_sp800_185_encode(it->tail, (uint64_t)outlen * 8, 1);
 	it->end = it->moff + msglen + it->tlen;
 	it->blocks = it->end / RATE + 1;
 }
@@ -133,27 +109,6 @@ static unsigned item_block(const struct item *it, size_t b, uint8_t blk[RATE])
 	return words;
 }
 
-static void permute_n(uint64_t *st, unsigned width)
-{
-	if (width == 8)
-		iomt_keccak_f1600_x8(st);
-	else if (width == 4)
-		iomt_keccak_f1600_x4(st);
-	else
-		iomt_keccak_f1600(st);
-}
-
-static void squeeze_lane(const uint64_t *st, unsigned width, unsigned l, uint8_t *o,
-			 size_t chunk)
-{
-	size_t i = 0;
-
-	for (; i + 8 <= chunk; i += 8)
-		iomt_store_le64(o + i, st[(i / 8) * width + l]);
-	for (uint64_t v = st[(i / 8) * width + l]; i < chunk; i++, v >>= 8)
-		o[i] = (uint8_t)v;
-}
-
 /* Items it[0..g) (g <= width; width 1, 4 or 8), all with the same number
  * of blocks, in interleaved states started from the prefix. */
 static void kmac_lanes(const struct iomt_kmac128_pre *pre, const struct item *it,
@@ -175,16 +130,9 @@ static void kmac_lanes(const struct iomt_kmac128_pre *pre, const struct item *it
 			if (b + 1 == blocks)
 				st[(RATE_WORDS - 1) * width + l] ^= 0x8000000000000000ULL;
 		}
-		permute_n(st, width);
+		iomt_keccak_permute_n(st, width);
 	}
-	for (size_t done = 0; done < outlen; done += RATE) {
-		size_t chunk = outlen - done < RATE ? outlen - done : RATE;
-
-		if (done)
-			permute_n(st, width);
-		for (unsigned l = 0; l < g; l++)
-			squeeze_lane(st, width, l, out[l] + done, chunk);
-	}
+	iomt_keccak_squeeze_lanes(st, width, g, out, outlen);
 	iomt_wipe(st, sizeof(uint64_t) * IOMT_KECCAK_WORDS * width);
 	iomt_wipe(blk, sizeof(blk));
 }
@@ -198,10 +146,11 @@ static int check_args(const struct iomt_kmac128_pre *pre, size_t n, const uint8_
 	for (size_t i = 0; i < n; i++) {
 		if ((keylen[i] && !key[i]) || (msglen[i] && !msg[i]) || (outlen && !out[i]))
 			return IOMT_EINVAL;
-		if (bits_overflow(keylen[i]) || bits_overflow(msglen[i]))
+		if (iomt_sp800_185_bits_overflow(keylen[i]) ||
+		    iomt_sp800_185_bits_overflow(msglen[i]))
 			return IOMT_ESIZE;
 	}
-	return bits_overflow(outlen) ? IOMT_ESIZE : IOMT_OK;
+	return iomt_sp800_185_bits_overflow(outlen) ? IOMT_ESIZE : IOMT_OK;
 }
 
 int iomt_kmac128_batch(const struct iomt_kmac128_pre *pre, size_t n, const uint8_t *const key[],

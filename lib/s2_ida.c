@@ -50,15 +50,16 @@ int iomt_s2_ida_seal(const uint8_t dk_m[IOMT_S2_KEY_LEN], const uint8_t r2[IOMT_
 	return err ? err : status;
 }
 
-static void seal_chunk(size_t n, const uint8_t *const dk_m[], const uint8_t *const r2[],
-		       const uint8_t *const did_i[], const uint8_t *const m3[],
-		       const uint8_t *const id_a[], uint8_t *const box[], int status[])
+/* The box keys of n <= CHUNK items in one lib batch: 0, or lib's error. */
+static int chunk_keys(size_t n, const uint8_t *const dk_m[], const uint8_t *const r2[],
+		      const uint8_t *const did_i[], uint8_t k[CHUNK][16])
 {
-	uint8_t in[CHUNK][KIN_LEN], k[CHUNK][16];
+	uint8_t in[CHUNK][KIN_LEN];
 	/* Set whole: gcc -O1 cannot see that n <= CHUNK entries are all it reads. */
 	const uint8_t *inp[CHUNK] = { NULL };
 	uint8_t *kp[CHUNK] = { NULL };
 	size_t len[CHUNK] = { 0 };
+	int err;
 
 	for (size_t i = 0; i < n; i++) {
 		ida_input(in[i], dk_m[i], r2[i], did_i[i]);
@@ -66,14 +67,24 @@ static void seal_chunk(size_t n, const uint8_t *const dk_m[], const uint8_t *con
 		kp[i] = k[i];
 		len[i] = KIN_LEN;
 	}
-	if (iomt_shake128_batch(inp, len, kp, sizeof(k[0]), n)) {
+	err = iomt_shake128_batch(inp, len, kp, 16, n);
+	iomt_wipe(in, sizeof(in));
+	return err;
+}
+
+static void seal_chunk(size_t n, const uint8_t *const dk_m[], const uint8_t *const r2[],
+		       const uint8_t *const did_i[], const uint8_t *const m3[],
+		       const uint8_t *const id_a[], uint8_t *const box[], int status[])
+{
+	uint8_t k[CHUNK][16];
+
+	if (chunk_keys(n, dk_m, r2, did_i, k)) {
 		for (size_t i = 0; i < n; i++)
 			status[i] = IOMT_EINVAL;
 	} else {
 		for (size_t i = 0; i < n; i++)
 			status[i] = seal_with(k[i], r2[i], m3[i], id_a[i], box[i]);
 	}
-	iomt_wipe(in, sizeof(in));
 	iomt_wipe(k, sizeof(k));
 }
 
@@ -108,18 +119,9 @@ static void open_chunk(size_t n, const uint8_t *const dk_m[], const uint8_t *con
 		       const uint8_t *const did_i[], const uint8_t *const m3[],
 		       const uint8_t *const box[], uint8_t *const id_a[], int status[])
 {
-	uint8_t in[CHUNK][KIN_LEN], k[CHUNK][16];
-	const uint8_t *inp[CHUNK] = { NULL };
-	uint8_t *kp[CHUNK] = { NULL };
-	size_t len[CHUNK] = { 0 };
+	uint8_t k[CHUNK][16];
 
-	for (size_t i = 0; i < n; i++) {
-		ida_input(in[i], dk_m[i], r2[i], did_i[i]);
-		inp[i] = in[i];
-		kp[i] = k[i];
-		len[i] = KIN_LEN;
-	}
-	if (iomt_shake128_batch(inp, len, kp, sizeof(k[0]), n)) {
+	if (chunk_keys(n, dk_m, r2, did_i, k)) {
 		for (size_t i = 0; i < n; i++) {
 			memset(id_a[i], 0, IOMT_S2_IDA_LEN);
 			status[i] = IOMT_EINVAL;
@@ -128,7 +130,6 @@ static void open_chunk(size_t n, const uint8_t *const dk_m[], const uint8_t *con
 		for (size_t i = 0; i < n; i++)
 			status[i] = open_with(k[i], r2[i], m3[i], box[i], id_a[i]);
 	}
-	iomt_wipe(in, sizeof(in));
 	iomt_wipe(k, sizeof(k));
 }
 

@@ -6,6 +6,7 @@
 #include "ct.h"
 #include "iomt_err.h"
 #include "keccak_impl.h"
+#include "keccak_lanes.h"
 
 enum { RATE = IOMT_SHAKE128_RATE, RATE_WORDS = IOMT_SHAKE128_RATE / 8 };
 
@@ -136,16 +137,6 @@ void iomt_shake128_wipe(struct iomt_shake128 *s)
  * firmware's stack never holds sponge_lanes' eight interleaved states. */
 #ifdef IOMT_X86
 
-static void permute_n(uint64_t *st, unsigned width)
-{
-	if (width == 8)
-		iomt_keccak_f1600_x8(st);
-	else if (width == 4)
-		iomt_keccak_f1600_x4(st);
-	else
-		iomt_keccak_f1600(st);
-}
-
 /* XORs a message's final block (tail < RATE bytes) and the SHAKE padding
  * into lane l, word by word: no padded copy of the block is made. */
 static void absorb_final(uint64_t *st, unsigned width, unsigned l,
@@ -160,17 +151,6 @@ static void absorb_final(uint64_t *st, unsigned width, unsigned l,
 		last |= (uint64_t)p[8 * w + k] << (8 * k);
 	st[w * width + l] ^= last ^ (uint64_t)0x1f << (8 * rem);
 	st[(RATE_WORDS - 1) * width + l] ^= 0x8000000000000000ULL;
-}
-
-static void squeeze_lane(const uint64_t *st, unsigned width, unsigned l,
-			 uint8_t *o, size_t chunk)
-{
-	size_t i = 0;
-
-	for (; i + 8 <= chunk; i += 8)
-		iomt_store_le64(o + i, st[(i / 8) * width + l]);
-	for (uint64_t v = st[(i / 8) * width + l]; i < chunk; i++, v >>= 8)
-		o[i] = (uint8_t)v;
 }
 
 /* Hashes lanes in[0..g) (g <= width; width 1, 4 or 8) in interleaved states,
@@ -193,16 +173,9 @@ static void sponge_lanes(const uint8_t *const in[], const size_t inlen[],
 			else
 				absorb_final(st, width, l, p, inlen[l] - b * RATE);
 		}
-		permute_n(st, width);
+		iomt_keccak_permute_n(st, width);
 	}
-	for (size_t done = 0; done < outlen; done += RATE) {
-		size_t chunk = outlen - done < RATE ? outlen - done : RATE;
-
-		if (done)
-			permute_n(st, width);
-		for (unsigned l = 0; l < g; l++)
-			squeeze_lane(st, width, l, out[l] + done, chunk);
-	}
+	iomt_keccak_squeeze_lanes(st, width, g, out, outlen);
 	iomt_wipe(st, words * sizeof(uint64_t));
 }
 

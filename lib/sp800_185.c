@@ -5,35 +5,15 @@
 #include "bytes.h"
 #include "ct.h"
 #include "iomt_err.h"
+#include "sp800_185_enc.h"
 
 enum { RATE = IOMT_SHAKE128_RATE };
 
-/* 1 if 8 * n bits does not fit the 64-bit length encodings. Only a 64-bit
- * size_t can get there; on 32-bit targets the test would be always false. */
-static inline int bits_overflow(size_t n)
+/* The encodings (sp800_185_enc.h) behind one out-of-line function here:
+ * three call sites share it, as the firmware's flash figure assumes. */
+static unsigned encode_int(uint8_t out[IOMT_SP800_185_ENC_MAX], uint64_t x, int right)
 {
-#if SIZE_MAX > (UINT64_MAX >> 3)
-	return n > (UINT64_MAX >> 3);
-#else
-	(void)n;
-	return 0;
-#endif
-}
-
-/* SP 800-185 2.3.1: left_encode(x) = n || x (big-endian, n bytes, n >= 1);
- * right_encode(x) = x || n. Returns the encoding's length (at most 9). */
-static unsigned encode_int(uint8_t out[9], uint64_t x, int right)
-{
-	uint8_t be[8];
-	unsigned z = 0, n;
-
-	iomt_store_be64(be, x);
-	while (z < 7 && !be[z])
-		z++;
-	n = 8 - z;
-	memcpy(out + !right, be + z, n);
-	out[right ? n : 0] = (uint8_t)n;
-	return n + 1;
+	return iomt_sp800_185_encode(out, x, right);
 }
 
 /* encode_string(S) = left_encode(8 * len(S)) || S. Inlined, as is the
@@ -44,7 +24,7 @@ absorb_string(struct iomt_shake128 *s, const void *p, size_t len)
 {
 	uint8_t enc[9];
 
-	if (bits_overflow(len))
+	if (iomt_sp800_185_bits_overflow(len))
 		return IOMT_ESIZE;
 	iomt_shake128_absorb(s, enc, encode_int(enc, (uint64_t)len * 8, 0));
 	return iomt_shake128_absorb(s, p, len);
@@ -130,7 +110,7 @@ kmac_finish(struct iomt_shake128 *s, void *out, size_t outlen, uint64_t lbits)
 
 int iomt_kmac128_final(struct iomt_shake128 *s, void *out, size_t outlen)
 {
-	if (bits_overflow(outlen))
+	if (iomt_sp800_185_bits_overflow(outlen))
 		return IOMT_ESIZE;
 	return kmac_finish(s, out, outlen, (uint64_t)outlen * 8);
 }
