@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "lib/rt_log.h"
 #include "lib/rt_recfile.h"
+#include "recfile_raw.h"
 #include "rt_test.h"
 #include "shake.h"
 #include "testutil.h"
@@ -68,33 +69,6 @@ static int get(struct rt_recfile *f, size_t idx)
 	memset(want, rec[0], sizeof(want));
 	ASSERT_MEMEQ(rec, want, sizeof(rec));
 	return rec[0];
-}
-
-static void raw_io(const char *path, off_t off, void *buf, size_t len, int write)
-{
-	int fd = open(path, write ? O_WRONLY : O_RDONLY);
-	ssize_t n;
-
-	ASSERT_GE(fd, 0);
-	n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
-	close(fd);
-	ASSERT_EQ(n, (ssize_t)len);
-}
-
-static off_t copy_off(size_t idx, int copy)
-{
-	return (off_t)BLOCK * (off_t)(1 + 2 * idx + (size_t)copy);
-}
-
-static uint64_t raw_seq(const char *path, size_t idx, int copy)
-{
-	uint8_t b[8];
-	uint64_t s = 0;
-
-	raw_io(path, copy_off(idx, copy), b, sizeof(b), 0);
-	for (int i = 0; i < 8; i++)
-		s = s << 8 | b[i];
-	return s;
 }
 
 /* The check value's first byte of a copy: flipping it makes the copy bad. */
