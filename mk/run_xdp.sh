@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # make run's ingress step (called by mk/run.sh): traffic through XDP +
 # io_uring. Two network namespaces joined by a veth pair (198.18.2.0/30): a
-# TTP and iomt-gwd with 'xdp_interface vg' in one, devices (iomt-load) in the
+# TTP and iomt-gwd with 'xdp_interface vg' and two ingress workers (two
+# rings, SO_REUSEPORT) in one, devices (iomt-load) in the
 # other; a burst of agreements and of junk, then what iomtctl says. If XDP
 # cannot attach, the daemon says why and the same checks run in userspace.
 # The namespaces are always removed. Usage: BUILD=... mk/run_xdp.sh
@@ -53,10 +54,10 @@ fail() { say "FAILED: $*"; exit 1; }
 sys_ttp_init ttp && sys_user ttp pat patient hospital=H1 && sys_user ttp op mec &&
 	pool=$(sys_mec_register ttp mec-edge 64 op) && sys_ttp_start ttp &&
 	sys_analysis ttp pat 48 "$D/a" && sys_gwd_provision gwd "$pool" &&
-	sys_gwd_start gwd ttp --set listen=0.0.0.0:0 --set xdp_interface=vg \
+	sys_gwd_start gwd ttp --set listen=0.0.0.0:0 --set xdp_interface=vg --set workers=2 \
 		--control-socket "$D/gwd/ctl.sock" || fail "set-up (see above)"
 PORT=${SYS_ADDR[gwd.udp]##*:}
-grep -hE 'ingress: io_uring|XDP filter attached|XDP not available|ingress filter:' "$D/gwd/gwd.log" |
+grep -hE 'ingress: io_uring|workers|XDP filter attached|XDP not available|ingress filter:' "$D/gwd/gwd.log" |
 	sed 's/.*iomt-gwd: //' | while read -r l; do say "iomt-gwd: $l"; done
 ip netns exec "$NS_S" "$SYS_BIN/iomt-load" agree --target "198.18.2.1:$PORT" \
 	--prov "$D/a/devices.prov" --sensors 48 --rate 200 --seconds 2 >"$D/agree.out" 2>/dev/null
@@ -69,9 +70,9 @@ say "\$ iomtctl status"
 "$CTL" -s "$D/gwd/ctl.sock" status | sed 's/^/      /'
 say "\$ iomtctl filter"
 "$CTL" -s "$D/gwd/ctl.sock" filter | sed 's/^/      /'
-say "\$ iomtctl stats | grep -E 'filter_total|xdp_attached|ingress_uring|m4_sent|under_load '"
+say "\$ iomtctl stats | grep -E 'filter_total|xdp_attached|ingress_uring|worker_frames|handoff_drops|m4_sent|under_load '"
 "$CTL" -s "$D/gwd/ctl.sock" stats |
-	grep -E 'filter_total|xdp_attached|ingress_uring|m4_sent|under_load ' | sed 's/^/      /'
+	grep -E 'filter_total|xdp_attached|ingress_uring|worker_frames|handoff_drops|m4_sent|under_load ' | sed 's/^/      /'
 sys_stop gwd || fail "iomt-gwd did not stop cleanly"
 if ip link show vg | grep -q prog/xdp; then
 	fail "an XDP program is still attached to vg"

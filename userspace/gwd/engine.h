@@ -36,7 +36,7 @@
  * same set-up flags; SINGLE_ISSUER holds, each ring has one thread) and its
  * own UDP socket bound to worker 0's address with SO_REUSEPORT (worker 0's
  * socket sets it too), so the kernel spreads devices by 4-tuple hash (a
- * device's M1 and M3 meet the same worker). A worker takes its datagrams in
+ * device's datagrams all meet the same worker). A worker takes its datagrams in
  * batches (multishot recvmsg, provided buffer ring) and runs the same
  * checks as worker 0 (gwd_ingress_check: the ingress filter, whose
  * userspace tables then take a lock; cookies, answered from the worker's
