@@ -30,6 +30,7 @@
  * R = acknowledged frames per second, first valid send to last answer
  * (qemu TCG: report only).
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -91,29 +92,20 @@ static int store_listen(uint16_t port)
 
 static int channel_open(const bdaddr_t *src, const bdaddr_t *dst, unsigned psm)
 {
-	struct sockaddr_l2 a;
-	int fd = socket(AF_BLUETOOTH, SOCK_SEQPACKET | SOCK_CLOEXEC, BTPROTO_L2CAP);
+	const char *step = "";
+	int fd = rt_ble_channel_open(src, dst, psm, &step);
 
-	if (fd < 0)
+	if (fd < 0) {
+		fprintf(stderr, "ble_client: channel: %s: %s\n", step, strerror(-fd));
 		return -1;
-	memset(&a, 0, sizeof(a));
-	a.l2_family = AF_BLUETOOTH;
-	a.l2_bdaddr = *src;
-	a.l2_bdaddr_type = BDADDR_LE_PUBLIC;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
-		goto fail;
-	memset(&a, 0, sizeof(a));
-	a.l2_family = AF_BLUETOOTH;
-	a.l2_bdaddr = *dst;
-	a.l2_bdaddr_type = BDADDR_LE_PUBLIC;
-	a.l2_psm = htobs((uint16_t)psm);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
-		goto fail;
+	}
+	/* Blocking sends: a channel out of credits waits, as a sensor would. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		fprintf(stderr, "ble_client: channel: fcntl: %s\n", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
-fail:
-	fprintf(stderr, "ble_client: channel: %s\n", strerror(errno));
-	close(fd);
-	return -1;
 }
 
 /* Frame seq of channel c (its id names both) into frame: its length. */

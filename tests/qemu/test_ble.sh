@@ -19,7 +19,12 @@
 # hook), and --baseline (BLE on epoll and recv(2)). Skips only when qemu
 # cannot run. Prints ble_ingest_frames_per_s (io_uring multishot) and the
 # single-shot and epoll rates (qemu TCG: report only), kept in
-# $BUILD/qemu/ble_ingest.tsv for make bench.
+# $BUILD/qemu/ble_ingest.tsv for make bench. Last, iomt-load data --ble
+# (BLE_LOAD_CHANNELS sensors, default 8, at BLE_LOAD_RATE frames/s for
+# BLE_LOAD_SECONDS) through the gateway into a real iomt-store: every frame
+# acknowledged, errors=0, the gateway's and the store's counts agree; a
+# PSM nobody listens on: the refused channel named, exit 1; the gateway
+# stopped mid-run: every channel counted closed, the run ends, exit 0.
 . tests/tap.sh
 . tests/qemu/rig.sh
 BUILD=${BUILD:-build}
@@ -30,13 +35,19 @@ LINKS=${BLE_LINKS:-1}
 CHANNELS=${BLE_CHANNELS:-24}
 FRAMES=${BLE_FRAMES:-40}
 CLOSERS=${BLE_CLOSERS:-2}
+# iomt-load data --ble: LOAD_CHANNELS sensors, LOAD_RATE frames/s for LOAD_SECONDS.
+LOAD_CHANNELS=${BLE_LOAD_CHANNELS:-8}
+LOAD_RATE=${BLE_LOAD_RATE:-40}
+LOAD_SECONDS=${BLE_LOAD_SECONDS:-4}
 CASES="ble_adapters gwd_ble_listening ble_frames_relayed ble_channels_accepted
 ble_answers_sent ble_filter_pass ble_filter_drop_short ble_filter_drop_version
 ble_filter_drop_length ble_filter_drop_type ble_filter_drop_size ble_frames_read
 ble_filter_path_consistent ble_channels_closed ble_on_uring ble_uring_all_sdus
 ble_channel_closed_midstream guest_filter_suite gwd_stops_cleanly
 ble_single_shot_relayed ble_single_shot_path gwd_single_shot_stops_cleanly
-ble_epoll_relayed ble_epoll_path gwd_epoll_stops_cleanly"
+ble_epoll_relayed ble_epoll_path gwd_epoll_stops_cleanly
+ble_load_acked ble_load_counted ble_load_connect_refused gwd_load_stops_cleanly
+ble_load_gateway_closes"
 
 # On the host first (no qemu needed): a bad ble_psm is a configuration
 # error; on a kernel without Bluetooth, ble_psm is a clear start-up error.
@@ -66,7 +77,8 @@ else
 fi
 
 rig_need_qemu "guest_boot $CASES"
-BINS="$BUILD/bin/iomt-gwd $BUILD/tests/qemu/ble_client $BUILD/tests/rt/test_ble"
+BINS="$BUILD/bin/iomt-gwd $BUILD/tests/qemu/ble_client $BUILD/tests/rt/test_ble
+$BUILD/bin/iomt-load $BUILD/bin/iomt-store"
 for f in $BINS; do
 	[ -x "$f" ] || rig_fail_all "guest_boot $CASES" "$f is not built"
 done
@@ -79,6 +91,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf 'LINKS=%s\nCHANNELS=%s\nFRAMES=%s\nCLOSERS=%s\n' "$LINKS" "$CHANNELS" "$FRAMES" "$CLOSERS" \
 	>"$tmp/params"
+printf 'LOAD_CHANNELS=%s\nLOAD_RATE=%s\nLOAD_SECONDS=%s\n' "$LOAD_CHANNELS" "$LOAD_RATE" \
+	"$LOAD_SECONDS" >>"$tmp/params"
 if PRELOAD="ctr sha512_generic jitterentropy_rng drbg" \
 	MODS="ecdh_generic hci_vhci algif_skcipher algif_hash ecb cmac" \
 	rig_boot tests/qemu/guest/ble.sh $BINS $BT "$tmp/params"; then
@@ -95,6 +109,7 @@ echo "# ble_ingest_frames_per_s ${rate:-none} io_uring multishot, ${srate:-none}
 for v in multishot single_shot epoll; do
 	echo "# ble_gwd_cpu_ms_per_ksdu_$v $(rig_figure ble_gwd_cpu_ms_per_ksdu_$v), ble_gwd_waits_per_ksdu_$v $(rig_figure ble_gwd_waits_per_ksdu_$v) (iomt-gwd CPU ms and waits per 1000 SDUs; qemu TCG, report only)"
 done
+echo "# ble_load_frames_per_s $(rig_figure ble_load_frames_per_s) (iomt-load data --ble: $LOAD_CHANNELS channels at $LOAD_RATE frames/s paced; qemu TCG, report only)"
 mkdir -p "$RIG_CACHE"
 rm -f "$RIG_CACHE/ble_ingest.tsv"
 [ -n "$rate" ] && printf 'ble_ingest_frames_per_s\t%s\tframes/s\tqemu_TCG_report_only\t-\t-\n' \

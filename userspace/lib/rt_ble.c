@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The L2CAP LE CoC listener and its table of channels (rt_ble.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,47 @@ int rt_ble_send_frame(int fd, uint8_t type, const void *payload, size_t len)
 	if (sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return 0;
+}
+
+static int chan_fail(int fd, const char *what, const char **step)
+{
+	int e = errno;
+
+	*step = what;
+	if (fd >= 0)
+		close(fd);
+	return -e;
+}
+
+int rt_ble_channel_open(const bdaddr_t *src, const bdaddr_t *dst, unsigned psm,
+			const char **step)
+{
+	struct sockaddr_l2 a;
+	int fd;
+
+	if (psm < 1 || psm > RT_BLE_PSM_MAX) {
+		*step = "PSM";
+		return -EINVAL;
+	}
+	fd = socket(AF_BLUETOOTH, SOCK_SEQPACKET | SOCK_CLOEXEC, BTPROTO_L2CAP);
+	if (fd < 0)
+		return chan_fail(fd, "socket", step);
+	memset(&a, 0, sizeof(a));
+	a.l2_family = AF_BLUETOOTH;
+	a.l2_bdaddr = *src;
+	a.l2_bdaddr_type = BDADDR_LE_PUBLIC;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		return chan_fail(fd, "bind", step);
+	memset(&a, 0, sizeof(a));
+	a.l2_family = AF_BLUETOOTH;
+	a.l2_bdaddr = *dst;
+	a.l2_bdaddr_type = BDADDR_LE_PUBLIC;
+	a.l2_psm = htobs((uint16_t)psm);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		return chan_fail(fd, "connect", step);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
+		return chan_fail(fd, "fcntl", step);
+	return fd;
 }
 
 const char *rt_ble_addr_str(const bdaddr_t *a, char buf[18])

@@ -121,6 +121,13 @@ int rt_ble_recv(int fd, uint8_t *buf, size_t cap);
  * now), or -errno. */
 int rt_ble_send_frame(int fd, uint8_t type, const void *payload, size_t len);
 
+/* The sensor's side: a connected L2CAP LE CoC channel from adapter src to
+ * dst's psm (both LE public addresses), opened with a blocking connect,
+ * then made non-blocking: its fd, or -errno with *step naming the call that
+ * failed ("socket": no Bluetooth in this kernel, "bind", "connect"). */
+int rt_ble_channel_open(const bdaddr_t *src, const bdaddr_t *dst, unsigned psm,
+			const char **step);
+
 /* "AA:BB:CC:DD:EE:FF" (most significant byte first). */
 const char *rt_ble_addr_str(const bdaddr_t *a, char buf[18]);
 /* The same text to an address: 0 or -EINVAL. */

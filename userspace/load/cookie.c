@@ -51,7 +51,7 @@ int load_cookie_reply(struct load_run *r, struct load_slot *s, const uint8_t *bu
 	}
 	s->wraps++;
 	do
-		w = sendto(s->fd, out, n, 0, (const struct sockaddr *)s->req_to, s->req_tolen);
+		w = r->o->tr->send(r, s, out, n, s->req_to, s->req_tolen);
 	while (w < 0 && errno == EINTR);
 	c->cookies++;
 	if (w != (ssize_t)n)

@@ -24,7 +24,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: iomt-load MODE --target HOST:PORT [options]\n"
-		"Simulated sensors against iomt-gwd over UDP; one result line on stdout.\n\n"
+		"       iomt-load data --ble SRC,DST,PSM [options]\n"
+		"Simulated sensors against iomt-gwd over UDP (or BLE: data); one result line\n"
+		"on stdout.\n\n"
 		"modes:\n"
 		"  agree   seed-002 agreements (M1 -> M4) with the MEC role, one device of --prov\n"
 		"          per sensor\n"
@@ -37,7 +39,12 @@ static void usage(FILE *f)
 		"  flood   well-sized frames of --flood-type with random content (also --flood)\n\n"
 		"options:\n"
 		"  --target HOST:PORT   the gateway's UDP address (its 'listen')\n"
-		"  --sensors N          simulated sensors, one UDP socket each (1000)\n"
+		"  --ble SRC,DST,PSM    data only: over BLE instead, one L2CAP LE credit-based\n"
+		"                       channel per sensor from the local adapter SRC to the\n"
+		"                       gateway's adapter DST (AA:BB:CC:DD:EE:FF, LE public)\n"
+		"                       on PSM (its ble_psm, 1..255: 128 or 0x80)\n"
+		"  --sensors N          simulated sensors, one UDP socket (BLE channel) each\n"
+		"                       (1000; also --devices)\n"
 		"  --concurrency N      exchanges in flight at most (= sensors)\n"
 		"  --rate R             new exchanges per second over all sensors (0: as fast\n"
 		"                       as answers come, closed loop)\n"
@@ -58,8 +65,11 @@ static void usage(FILE *f)
 		"  --quiet              no progress lines\n"
 		"output: mode= sensors= concurrency= seconds= target_rate= sent= ok= refused=\n"
 		"  errors= timeouts= answers= send_errors= rate= p50_us= p99_us= setup_ok=\n"
-		"  setup_errors= setup_timeouts= cpu=   (rate: completed exchanges per second)\n"
-		"exit status: 0 after a run, 1 if the set-up failed, 2 usage\n");
+		"  setup_errors= setup_timeouts= cpu= cookies= transport= closed=\n"
+		"  (rate: completed exchanges per second; closed: BLE channels the gateway\n"
+		"  closed)\n"
+		"exit status: 0 after a run, 1 if the set-up failed (a BLE channel refused\n"
+		"  included), 2 usage (a bad --ble, or no Bluetooth on this host)\n");
 }
 
 static const struct load_mode *mode_named(const char *n)
@@ -99,9 +109,9 @@ int main(int argc, char **argv)
 		{ "flood-type", 1, 0, 'F' }, { "quiet", 0, 0, 'q' }, { "junk", 0, 0, 'j' },
 		{ "flood", 0, 0, 'f' }, { "mode", 1, 0, 'm' }, { "help", 0, 0, 'h' },
 		{ "prov", 1, 0, 'P' }, { "prov-out", 1, 0, 'O' }, { "samples", 1, 0, 'S' },
-		{ 0, 0, 0, 0 },
+		{ "ble", 1, 0, 'B' }, { "devices", 1, 0, 'n' }, { 0, 0, 0, 0 },
 	};
-	struct load_opts o = { .sensors = 1000, .seconds = 5, .timeout_s = 2 };
+	struct load_opts o = { .tr = &load_udp, .sensors = 1000, .seconds = 5, .timeout_s = 2 };
 	struct load_args a = { .records = 8, .prefix = "s", .flood_type = IOMT_MSG_KDC_AP_REQ,
 			       .samples = 20 };
 	static struct load_run r;
@@ -112,6 +122,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'T': o.target = optarg; break;
+		case 'B': o.ble = optarg; o.tr = &load_ble; break;
 		case 'n':
 			if (num("sensors", optarg, 1, 60000, &v))
 				return 2;
@@ -184,8 +195,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!m || !o.target) {
+	if (!m || (!o.target && !o.ble)) {
 		fprintf(stderr, "iomt-load: %s (try --help)\n", !m ? "no mode" : "--target is required");
+		return 2;
+	}
+	if (o.ble && (o.target || m != &load_mode_data)) {
+		fprintf(stderr, "iomt-load: --ble: %s\n", o.target ? "not with --target (one transport)"
+			: "only the data mode runs over BLE (the relay role's path)");
 		return 2;
 	}
 	if (!o.concurrency || o.concurrency > o.sensors)
@@ -193,8 +209,9 @@ int main(int argc, char **argv)
 	if (!a.clients)
 		a.clients = o.sensors;
 	r.mctx = &a;
-	if (load_run(&r, m, &o))
-		return 1;
+	c = load_run(&r, m, &o);
+	if (c)
+		return c == -2 ? 2 : 1;
 	load_report(&r, stdout);
 	if ((m == &load_mode_agree || m == &load_mode_s2data) && a.prov_out &&
 	    load_agree_save(&r, a.prov_out))

@@ -72,7 +72,7 @@ static int start(struct load_run *r, struct load_slot *s, struct load_counts *c)
 	if (!r->mode->fire_and_forget)
 		load_cookie_keep(s, buf, (size_t)n, to, tolen);
 	do
-		w = sendto(s->fd, buf, (size_t)n, 0, (const struct sockaddr *)to, tolen);
+		w = r->o->tr->send(r, s, buf, (size_t)n, to, tolen);
 	while (w < 0 && errno == EINTR);
 	c->sent++;
 	if (w != n) {
@@ -129,14 +129,47 @@ static void judge(struct load_run *r, struct load_slot *s, const uint8_t *buf, s
 	}
 }
 
-static void drain_socket(struct load_run *r, struct load_slot *s, int measuring)
+/* A connected sensor's socket closed by the peer (or failed): the sensor
+ * stops, its exchange in flight is an error. */
+static void lost(struct load_run *r, struct load_slot *s, int ep, int err, int measuring)
 {
+	struct load_counts *c = measuring ? &r->c : &r->setup;
+
+	load_note(r, "%s: sensor %u: closed by the peer%s%s", r->o->tr->name, s->idx,
+		  err ? ": " : "", err ? strerror(err) : "");
+	if (s->busy)
+		c->errors++;
+	c->closed++;
+	s->busy = s->ready = 0;
+	s->dead = 1;
+	epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
+	close(s->fd);
+	s->fd = -1;
+}
+
+static void drain_socket(struct load_run *r, struct load_slot *s, int ep, uint32_t events,
+			 int measuring)
+{
+	int connected = r->o->tr->connected;
 	uint8_t buf[RX_MAX];
 	ssize_t n;
 
-	while ((n = recv(s->fd, buf, sizeof(buf), 0)) >= 0 || errno == EINTR || errno == ECONNREFUSED)
-		if (n >= 0)
+	if (s->fd < 0)
+		return;
+	for (;;) {
+		n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0 || (n == 0 && !connected)) {
 			judge(r, s, buf, (size_t)n, measuring);
+			continue;
+		}
+		if (n < 0 && (errno == EINTR || (errno == ECONNREFUSED && !connected)))
+			continue;	/* UDP: an ICMP error from an earlier send */
+		if (n < 0 && errno == EAGAIN && !(connected && (events & (EPOLLHUP | EPOLLERR))))
+			return;
+		break;
+	}
+	if (connected)
+		lost(r, s, ep, n < 0 && errno != EAGAIN ? errno : 0, measuring);
 }
 
 static void expire(struct load_run *r, uint64_t now, int measuring)
@@ -169,7 +202,7 @@ static int poll_once(struct load_run *r, int ep, int timeout_ms, int measuring)
 	int n = epoll_wait(ep, ev, EVENTS, timeout_ms);
 
 	for (int i = 0; i < n; i++)
-		drain_socket(r, &r->slot[ev[i].data.u32], measuring);
+		drain_socket(r, &r->slot[ev[i].data.u32], ep, ev[i].events, measuring);
 	return n;
 }
 
@@ -299,10 +332,10 @@ int load_run(struct load_run *r, const struct load_mode *mode, const struct load
 
 	r->o = o;
 	r->mode = mode;
-	if (load_resolve(o->target, &r->target, &r->target_len)) {
-		fprintf(stderr, "iomt-load: --target %s: not HOST:PORT\n", o->target);
-		return -1;
-	}
+	rc = o->tr->prepare(r);
+	if (rc)
+		return rc;
+	rc = -1;
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < o->sensors + 64u) {
 		rl.rlim_cur = rl.rlim_max < o->sensors + 64u ? rl.rlim_max : o->sensors + 64u;
 		setrlimit(RLIMIT_NOFILE, &rl);
@@ -318,10 +351,11 @@ int load_run(struct load_run *r, const struct load_mode *mode, const struct load
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
 
 		s->idx = i;
-		s->fd = socket(r->target.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (s->fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev)) {
-			fprintf(stderr, "iomt-load: socket %u: %s (raise the open-files limit?)\n",
-				i, strerror(errno));
+		s->fd = o->tr->open(r, s);
+		if (s->fd < 0)
+			goto out;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev)) {
+			fprintf(stderr, "iomt-load: epoll %u: %s\n", i, strerror(errno));
 			goto out;
 		}
 		if (mode->init(r, s))
@@ -349,7 +383,7 @@ void load_report(struct load_run *r, FILE *f)
 	fprintf(f, "mode=%s sensors=%u concurrency=%u seconds=%.3f target_rate=%.0f sent=%llu "
 		"ok=%llu refused=%llu errors=%llu timeouts=%llu answers=%llu send_errors=%llu "
 		"rate=%.1f p50_us=%.0f p99_us=%.0f setup_ok=%llu setup_errors=%llu "
-		"setup_timeouts=%llu cpu=%.2f cookies=%llu\n",
+		"setup_timeouts=%llu cpu=%.2f cookies=%llu transport=%s closed=%llu\n",
 		r->mode->name, o->sensors, o->concurrency, r->elapsed_s, o->rate,
 		(unsigned long long)r->c.sent, (unsigned long long)r->c.ok,
 		(unsigned long long)r->c.refused, (unsigned long long)r->c.errors,
@@ -358,5 +392,6 @@ void load_report(struct load_run *r, FILE *f)
 		load_lat_pct(&r->lat, 0.50), load_lat_pct(&r->lat, 0.99),
 		(unsigned long long)r->setup.ok, (unsigned long long)r->setup.errors,
 		(unsigned long long)r->setup.timeouts, r->cpu_s / t,
-		(unsigned long long)(r->c.cookies + r->setup.cookies));
+		(unsigned long long)(r->c.cookies + r->setup.cookies), o->tr->name,
+		(unsigned long long)(r->c.closed + r->setup.closed));
 }

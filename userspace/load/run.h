@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * iomt-load's engine: N simulated sensors ("slots"), each with its own
- * non-blocking UDP socket, driven by one epoll loop. A mode (struct
+ * non-blocking socket (a transport: a UDP socket, udp.c, or an L2CAP LE
+ * CoC channel, ble.c), driven by one epoll loop. A mode (struct
  * load_mode) builds each sensor's next datagram and judges each reply with
  * the lib/ state machines; the engine paces new exchanges at --rate (a
  * token bucket over all sensors; 0 = as fast as replies come), keeps at
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "lat.h"
 
@@ -47,14 +49,33 @@ struct load_slot {
 	unsigned wraps;		/* cookie round trips of this exchange */
 };
 
+struct load_run;
+
+/* How a sensor's frames travel: one socket per sensor, one frame per
+ * datagram (UDP) or SDU (L2CAP). The modes do not know which. */
+struct load_transport {
+	const char *name;
+	/* A connected socket: reading 0 bytes, or a hang-up, is the peer's close. */
+	int connected;
+	/* Before any socket: the destination (--target, --ble): 0, -1 (set-up
+	 * error), or -2 (unusable here: a usage error); message printed. */
+	int (*prepare)(struct load_run *r);
+	/* Slot s's socket, non-blocking: its fd, or -1 (message printed). */
+	int (*open)(struct load_run *r, struct load_slot *s);
+	/* One frame: the bytes sent, or -1 (errno). to: UDP's destination. */
+	ssize_t (*send)(struct load_run *r, struct load_slot *s, const uint8_t *buf, size_t n,
+			const struct sockaddr_storage *to, socklen_t tolen);
+};
+extern const struct load_transport load_udp, load_ble;
+
 struct load_opts {
+	const struct load_transport *tr;
 	const char *target;	/* the daemon: HOST:PORT */
+	const char *ble;	/* or over BLE: SRC,DST,PSM */
 	unsigned sensors, concurrency;
 	double rate, seconds, timeout_s;
 	int quiet;
 };
-
-struct load_run;
 
 struct load_mode {
 	const char *name;
@@ -72,6 +93,7 @@ struct load_mode {
 struct load_counts {
 	uint64_t sent, ok, refused, errors, timeouts, answers, send_errors;
 	uint64_t cookies;	/* COOKIE_REPLY answered with COOKIE_WRAP */
+	uint64_t closed;	/* connected sockets the peer closed */
 };
 
 struct load_run {
@@ -102,7 +124,8 @@ void load_cookie_keep(struct load_slot *s, const uint8_t *buf, size_t n,
 int load_cookie_reply(struct load_run *r, struct load_slot *s, const uint8_t *buf, size_t len,
 		      struct load_counts *c);
 
-/* Runs set-up and the measured phase: 0, or -1 (set-up failed). */
+/* Runs set-up and the measured phase: 0, -1 (set-up failed), or -2 (the
+ * transport cannot run here: a usage error). */
 int load_run(struct load_run *r, const struct load_mode *mode, const struct load_opts *o);
 /* One key=value line on stdout. */
 void load_report(struct load_run *r, FILE *f);

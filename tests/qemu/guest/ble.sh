@@ -7,7 +7,8 @@
 # mid-stream) and the store. Three times, the same traffic: on io_uring
 # (the default: BLE channels are multishot ops on the ring), with the
 # single-shot fallback (test hook), and with --baseline (BLE on epoll and
-# recv(2)). Every process runs under timeout.
+# recv(2)). Then iomt-load's BLE transport (data mode) against the gateway
+# and a real iomt-store. Every process runs under timeout.
 . ./tap.sh
 . ./params
 PSM=128
@@ -219,4 +220,87 @@ variant single_shot /tmp/gwd-single.log \
 HOOK=
 # --baseline: BLE on the epoll set and recv(2), as before io_uring took it.
 variant epoll /tmp/gwd-base.log 'BLE: on epoll' 0 0 --baseline
+
+# iomt-load over BLE (userspace/load/ble.c): LOAD_CHANNELS simulated sensors,
+# one L2CAP LE CoC channel each from the first sensor adapter, REC_PUT
+# batches of LOAD_RECORDS records paced at LOAD_RATE for LOAD_SECONDS,
+# through the relay role into a real iomt-store: every frame sent answered
+# REC_ACK OK on its channel (ok = sent, no error, timeout, refusal, closed
+# channel), and the gateway's and the store's counts agree with it.
+LOAD_RECORDS=4
+timeout 150 ./iomt-store serve --config /dev/null --db /tmp/store.db \
+	--listen 127.0.0.1:$STORE --metrics_listen 127.0.0.1:9410 --log_file /tmp/store.log &
+STP=$!
+for i in $(seq 100); do wget -q -O /dev/null http://127.0.0.1:9410/metrics && break; sleep 0.1; done
+gwd_start /tmp/gwd-load.log
+for i in $(seq 100); do
+	wget -q -O /tmp/metrics "http://127.0.0.1:$METRICS/metrics"
+	[ "$(metric iomt_gwd_store_link_up)" = 1 ] && break
+	sleep 0.1
+done
+timeout 120 ./iomt-load data --ble "${SRC%%,*},$DST,$PSM" --sensors "$LOAD_CHANNELS" \
+	--rate "$LOAD_RATE" --seconds "$LOAD_SECONDS" --records $LOAD_RECORDS --timeout 10 \
+	--quiet >/tmp/load.out 2>/tmp/load.err
+rc=$?
+echo "guest: iomt-load (rc $rc): $(cat /tmp/load.out) $(tail -n 3 /tmp/load.err | tr '\n' ' ')"
+lf() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" /tmp/load.out; }
+ok=$(lf ok) sent=$(lf sent)
+if [ $rc = 0 ] && [ "$(lf transport)" = ble ] && [ "$(lf sensors)" = "$LOAD_CHANNELS" ] &&
+	[ -n "$ok" ] && [ "$ok" = "$sent" ] && [ "$ok" -ge $((LOAD_RATE * LOAD_SECONDS * 3 / 4)) ] &&
+	[ "$(lf errors)" = 0 ] && [ "$(lf timeouts)" = 0 ] && [ "$(lf refused)" = 0 ] &&
+	[ "$(lf closed)" = 0 ] && [ "$(lf send_errors)" = 0 ] && [ -n "$(lf p99_us)" ]; then
+	g_ok ble_load_acked
+else
+	g_fail ble_load_acked "rc $rc: $(cat /tmp/load.out) $(tail -n 3 /tmp/load.err | tr '\n' ' ')"
+fi
+[ -n "$(lf rate)" ] && g_figure ble_load_frames_per_s "$(lf rate | cut -d. -f1)" frames/s
+metrics load
+wget -q -O /tmp/store.metrics http://127.0.0.1:9410/metrics
+srec=$(awk '$1 ~ /^iomt_store_records_total/ && $1 ~ /stored/ { s += $2 } END { print s + 0 }' /tmp/store.metrics)
+echo "guest: load: store records $srec"
+if [ "$(metric iomt_gwd_ble_channels_total)" = "$LOAD_CHANNELS" ] &&
+	[ "$(metric iomt_gwd_ble_frames_in_total)" = "$sent" ] &&
+	[ "$(metric 'iomt_gwd_rec_acks_total{status="ok"}')" = "$ok" ] &&
+	[ "$(metric iomt_gwd_ble_channels_open)" = 0 ] && [ "$srec" = $((ok * LOAD_RECORDS)) ]; then
+	g_ok ble_load_counted
+else
+	g_fail ble_load_counted "channels $(metric iomt_gwd_ble_channels_total)/$(metric iomt_gwd_ble_channels_open) open, frames in $(metric iomt_gwd_ble_frames_in_total), acks ok $(metric 'iomt_gwd_rec_acks_total{status="ok"}'), store records $srec; want $LOAD_CHANNELS, $sent, $ok, $((ok * LOAD_RECORDS))"
+fi
+# A PSM nobody listens on: the channel is refused, named, exit 1 (set-up).
+timeout 60 ./iomt-load data --ble "${SRC%%,*},$DST,$((PSM + 1))" --sensors 2 --seconds 1 \
+	--quiet >/tmp/load-refused.out 2>&1
+rc=$?
+echo "guest: iomt-load on PSM $((PSM + 1)) (rc $rc): $(tr '\n' ' ' </tmp/load-refused.out)"
+if [ $rc = 1 ] && grep -q "BLE channel 0 from .* PSM 0x81: connect: " /tmp/load-refused.out &&
+	! grep -q '^mode=' /tmp/load-refused.out; then
+	g_ok ble_load_connect_refused
+else
+	g_fail ble_load_connect_refused "rc $rc: $(tr '\n' ' ' </tmp/load-refused.out)"
+fi
+# The gateway stops (SIGTERM) in the middle of a run: every sensor's channel
+# is closed by the peer (closed= all of them), the run still ends at its
+# time with its result line, exit 0; every exchange accounted for.
+timeout 60 ./iomt-load data --ble "${SRC%%,*},$DST,$PSM" --sensors "$LOAD_CHANNELS" \
+	--rate "$LOAD_RATE" --seconds 6 --records $LOAD_RECORDS --timeout 10 \
+	--quiet >/tmp/load-closed.out 2>/tmp/load-closed.err &
+LDP=$!
+sleep 3
+kill -TERM $GWD
+wait $GWD
+rc=$?
+if [ $rc = 0 ]; then g_ok gwd_load_stops_cleanly
+else g_fail gwd_load_stops_cleanly "exit $rc: $(tail -n 3 /tmp/gwd-load.log | tr '\n' ' ')"; fi
+wait $LDP
+rc=$?
+echo "guest: iomt-load, gateway stopped (rc $rc): $(cat /tmp/load-closed.out) $(tail -n 2 /tmp/load-closed.err | tr '\n' ' ')"
+cf() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" /tmp/load-closed.out; }
+if [ $rc = 0 ] && [ "$(cf closed)" = "$LOAD_CHANNELS" ] && [ "$(cf ok)" -ge "$LOAD_RATE" ] &&
+	[ $(($(cf ok) + $(cf errors) + $(cf timeouts) + $(cf refused))) = "$(cf sent)" ] &&
+	grep -q "ble: sensor [0-9]*: closed by the peer" /tmp/load-closed.err; then
+	g_ok ble_load_gateway_closes
+else
+	g_fail ble_load_gateway_closes "rc $rc: $(cat /tmp/load-closed.out) $(tail -n 2 /tmp/load-closed.err | tr '\n' ' ')"
+fi
+kill -TERM $STP 2>/dev/null
+wait $STP
 kill $BTV 2>/dev/null
