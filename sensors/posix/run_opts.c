@@ -45,14 +45,13 @@ static const struct rt_daemon_info run_info = {
 	.keys = run_keys,
 };
 
-/* "200", "200/s", "12.5/s"; 0 means no limit. */
-static int parse_rate(const char *text, double *out)
+int run_opts_parse_rate(const char *text, const char *what, double *out)
 {
 	char *end;
 	double v = strtod(text, &end);
 
 	if (end == text || (*end && strcmp(end, "/s")) || !(v >= 0 && v <= 1e7)) {
-		rt_err("--rate '%s': expected agreements per second, like 200 or 200/s", text);
+		rt_err("--rate '%s': expected %s per second, like 200 or 200/s", text, what);
 		return -1;
 	}
 	*out = v;
@@ -94,7 +93,7 @@ int run_opts_parse(struct run_opts *o, int argc, char *const argv[])
 	if (r)
 		return r;       /* -1 after an error, 1 after a query */
 	rt_log_set_level((enum rt_log_level)o->log_level);
-	if (check_required(o) || parse_rate(o->rate, &o->rate_per_s) ||
+	if (check_required(o) || run_opts_parse_rate(o->rate, "agreements", &o->rate_per_s) ||
 	    parse_probability(o->drop_m4, &o->drop_m4_ppm) ||
 	    sensor_net_resolve(o->mec, &o->mec_addr))
 		return -1;

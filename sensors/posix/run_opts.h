@@ -30,5 +30,9 @@ struct run_opts {
 
 /* 0: run; 1: a query (--help) was answered; -1: bad usage, logged. */
 int run_opts_parse(struct run_opts *o, int argc, char *const argv[]);
+/* --rate: "200", "200/s", "12.5/s" (0: no limit), what is counted named in
+ * the error ("agreements", "frames"): 0, or -1 after logging why. Shared
+ * with `iomt-sensor stream` (stream_opts.c). */
+int run_opts_parse_rate(const char *text, const char *what, double *out);
 
 #endif

@@ -8,6 +8,7 @@
 #include "lib/rt_conf.h"
 #include "lib/rt_daemon.h"
 #include "lib/rt_log.h"
+#include "run_opts.h"
 #include "stream_opts.h"
 
 #define AT(m) RT_CONF_AT(struct stream_opts, m)
@@ -55,19 +56,6 @@ static const struct rt_daemon_info stream_info = {
 		   "to it in S2_DATA frames (phase 4).",
 	.keys = stream_keys,
 };
-
-static int parse_rate(const char *text, double *out)
-{
-	char *end;
-	double v = strtod(text, &end);
-
-	if (end == text || (*end && strcmp(end, "/s")) || !(v >= 0 && v <= 1e7)) {
-		rt_err("--rate '%s': expected frames per second, like 200 or 200/s", text);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 static int parse_u64(const char *opt, const char *text, uint64_t *v)
 {
@@ -129,7 +117,7 @@ int stream_opts_parse(struct stream_opts *o, int argc, char *const argv[])
 		rt_err("missing --mec HOST:PORT (try --help)");
 		return -1;
 	}
-	if (check_source(o) || parse_rate(o->rate, &o->rate_per_s) ||
+	if (check_source(o) || run_opts_parse_rate(o->rate, "frames", &o->rate_per_s) ||
 	    sensor_net_resolve(o->mec, &o->mec_addr))
 		return -1;
 	return 0;
