@@ -9,6 +9,7 @@
 #include "keccak.h"
 #include "wire.h"
 #include "s2_data.h"
+#include "cookie.h"
 
 enum { PROBES = 8 };  /* a bucket is found within PROBES slots, or evicts one */
 
@@ -177,6 +178,22 @@ void rt_filter_set_conf(struct rt_filter *f, const struct iomt_xf_conf *c)
 void rt_filter_get_conf(const struct rt_filter *f, struct iomt_xf_conf *c)
 {
 	*c = f->conf;
+}
+
+int rt_filter_keys_make(const uint8_t *cur, const uint8_t *prev, struct iomt_xf_keys *k)
+{
+	int err = 0;
+
+	memset(k, 0, sizeof(*k));
+	if (cur) {
+		err = iomt_cookie_prestate(cur, (uint64_t *)k->cur);
+		k->have_cur = 1;
+	}
+	if (!err && prev) {
+		err = iomt_cookie_prestate(prev, (uint64_t *)k->prev);
+		k->have_prev = 1;
+	}
+	return err;
 }
 
 void rt_filter_set_keys(struct rt_filter *f, const struct iomt_xf_keys *k)

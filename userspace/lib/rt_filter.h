@@ -24,6 +24,11 @@ void rt_filter_free(struct rt_filter *f);
 void rt_filter_set_conf(struct rt_filter *f, const struct iomt_xf_conf *c);
 void rt_filter_get_conf(const struct rt_filter *f, struct iomt_xf_conf *c);
 void rt_filter_set_keys(struct rt_filter *f, const struct iomt_xf_keys *k);
+/* The filter's key block (for this table and for XDP's 'keys' map) from
+ * the current cookie secret and the previous one (either may be NULL):
+ * each secret's KMAC prestate (lib/cookie.h). 0, or lib's error (then *k
+ * may hold part of a key: the caller wipes it either way). */
+int rt_filter_keys_make(const uint8_t *cur, const uint8_t *prev, struct iomt_xf_keys *k);
 /* Adds or replaces a session's window; -ENOSPC when the table is full. */
 int rt_filter_session_set(struct rt_filter *f, const uint8_t handle[8],
 			  const struct iomt_xf_win *w);

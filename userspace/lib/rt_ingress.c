@@ -8,7 +8,6 @@
 #include "rt_log.h"
 #include "rt_nl.h"
 #include "rt_xdp.h"
-#include "cookie.h"
 
 struct rt_ingress {
 	struct rt_xdp *xdp;       /* attached, or NULL */
@@ -148,19 +147,12 @@ int rt_ingress_set_under_load(struct rt_ingress *in, int on)
 
 int rt_ingress_set_cookie_keys(struct rt_ingress *in, const uint8_t cur[16], const uint8_t *prev)
 {
-	struct iomt_xf_keys k = { 0 };
-	int err = 0;
+	struct iomt_xf_keys k;
+	int err;
 
 	if (in->xdp)
 		return rt_xdp_set_cookie_keys(in->xdp, cur, prev);
-	if (cur) {
-		err = iomt_cookie_prestate(cur, (uint64_t *)k.cur);
-		k.have_cur = 1;
-	}
-	if (!err && prev) {
-		err = iomt_cookie_prestate(prev, (uint64_t *)k.prev);
-		k.have_prev = 1;
-	}
+	err = rt_filter_keys_make(cur, prev, &k);
 	if (!err)
 		rt_filter_set_keys(in->filt, &k);
 	explicit_bzero(&k, sizeof(k));

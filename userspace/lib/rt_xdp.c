@@ -13,7 +13,7 @@
 #include "rt_xdp.h"
 #include "rt_log.h"
 #include "rt_kmod.h"
-#include "cookie.h"
+#include "rt_filter.h"
 /* bpftool's generated code casts const away. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wcast-qual"
@@ -431,18 +431,10 @@ int rt_xdp_set_rates(struct rt_xdp *x, uint64_t rate_pps, uint64_t burst,
 
 int rt_xdp_set_cookie_keys(struct rt_xdp *x, const uint8_t cur[16], const uint8_t *prev)
 {
-	struct iomt_xf_keys k = { 0 };
+	struct iomt_xf_keys k;
 	__u32 zero = 0;
-	int err = 0;
+	int err = rt_filter_keys_make(cur, prev, &k);
 
-	if (cur) {
-		err = iomt_cookie_prestate(cur, (uint64_t *)k.cur);
-		k.have_cur = 1;
-	}
-	if (!err && prev) {
-		err = iomt_cookie_prestate(prev, (uint64_t *)k.prev);
-		k.have_prev = 1;
-	}
 	if (!err && bpf_map_update_elem(bpf_map__fd(x->skel->maps.keys), &zero, &k, BPF_ANY))
 		err = -errno;
 	explicit_bzero(&k, sizeof(k));
